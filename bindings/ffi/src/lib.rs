@@ -1,0 +1,2 @@
+//! fieldseal-ffi (being written).
+uniffi::setup_scaffolding!();

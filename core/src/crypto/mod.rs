@@ -1,0 +1,20 @@
+//! Keys, encryption and signatures, behind small types so a 国密 (SM2/SM3/SM4) suite can slot in.
+//!
+//! - [`keys`]: the random data key, held only wrapped by a platform [`KeyVault`], and the subkeys
+//!   derived from it per purpose.
+//! - [`column`]: AES-256-GCM for single database values, and keyed hashes for lookups.
+//! - [`stream`]: the segmented AEAD for files in the vault.
+//! - [`signer`]: ES256 device signatures behind [`DeviceSigner`].
+//! - [`software_vault`]: key vaults for the CLI and tests (a 0600 key file, or a passphrase).
+
+pub mod column;
+mod error;
+pub mod keys;
+pub mod signer;
+pub mod software_vault;
+pub mod stream;
+
+pub use column::{ColumnCipher, LookupHasher};
+pub use error::CryptoError;
+pub use keys::{DataKey, KeyVault, SubKey};
+pub use signer::DeviceSigner;

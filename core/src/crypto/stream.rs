@@ -1,0 +1,1 @@
+//! The segmented AEAD for vault files (being written).

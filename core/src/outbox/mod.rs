@@ -1,0 +1,1 @@
+//! Transactional outbox (being written).

@@ -1,0 +1,128 @@
+use std::path::PathBuf;
+
+use crate::error::{ErrorClass, Explain, Explained};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot use directory {path}: {source}")]
+    Directory { path: PathBuf, source: std::io::Error },
+    #[error("cannot open database {path}: {source}")]
+    Open { path: PathBuf, source: rusqlite::Error },
+    #[error("database schema version {found} is newer than this app understands ({supported})")]
+    SchemaTooNew { found: i64, supported: i64 },
+    #[error("migration {version} failed: {source}")]
+    Migration { version: i64, source: rusqlite::Error },
+    #[error("database {operation} failed: {source}")]
+    Sql { operation: &'static str, source: rusqlite::Error },
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("vault I/O on {path}: {source}")]
+    VaultIo { path: PathBuf, source: std::io::Error },
+    #[error("stored {what} is corrupt: {reason}")]
+    Corrupt { what: String, reason: String },
+}
+
+impl StoreError {
+    /// Wraps a SQLite error with the operation that failed, for `map_err`.
+    pub fn sql(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+        move |source| StoreError::Sql { operation, source }
+    }
+
+    pub fn vault_io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> StoreError {
+        let path = path.into();
+        move |source| StoreError::VaultIo { path, source }
+    }
+
+    fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::Sql { source, .. }
+            | StoreError::Migration { source, .. }
+            | StoreError::Open { source, .. } => {
+                matches!(source.sqlite_error_code(), Some(rusqlite::ErrorCode::DiskFull))
+            }
+            StoreError::VaultIo { source, .. } | StoreError::Directory { source, .. } => {
+                source.kind() == std::io::ErrorKind::StorageFull
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Explain for StoreError {
+    fn explain(&self) -> Explained {
+        if self.is_disk_full() {
+            return Explained::new(
+                "store.disk_full",
+                ErrorClass::Storage,
+                "存储空间已满，本次操作未保存，原有数据完好。请清理空间后重试。",
+                "The device storage is full; this operation was not saved and existing data is intact. Free some space and retry.",
+            );
+        }
+        match self {
+            StoreError::Directory { path, .. } => Explained::new(
+                "store.directory",
+                ErrorClass::Storage,
+                format!("无法使用数据目录 {}。请检查该目录存在且可写。", path.display()),
+                format!(
+                    "Cannot use the data directory {}. Check that it exists and is writable.",
+                    path.display()
+                ),
+            ),
+            StoreError::Open { .. } => Explained::new(
+                "store.open",
+                ErrorClass::Storage,
+                "无法打开本机数据库，数据库未被改动。请重启应用；如仍失败，请联系管理员，切勿清除应用数据。",
+                "The local database could not be opened and was not changed. Restart the app; if it still fails, contact your administrator and do not clear the app's data.",
+            ),
+            StoreError::SchemaTooNew { found, supported } => Explained::new(
+                "store.schema_too_new",
+                ErrorClass::Storage,
+                format!(
+                    "数据库版本 {found} 高于本应用支持的版本 {supported}，数据未被改动。请将应用升级到最新版本。"
+                ),
+                format!(
+                    "The database is version {found}, newer than this app supports ({supported}); nothing was changed. Update the app."
+                ),
+            ),
+            StoreError::Migration { version, .. } => Explained::new(
+                "store.migration",
+                ErrorClass::Storage,
+                format!("数据库升级到版本 {version} 失败，已回滚，数据完好。请重启应用后重试。"),
+                format!(
+                    "Upgrading the database to version {version} failed and was rolled back; data is intact. Restart the app and retry."
+                ),
+            ),
+            StoreError::Sql { operation, .. } => Explained::new(
+                "store.sql",
+                ErrorClass::Storage,
+                format!("本机数据库操作（{operation}）失败，未保存任何半成品。请重试。"),
+                format!(
+                    "The local database operation ({operation}) failed; nothing half-written was saved. Retry."
+                ),
+            ),
+            StoreError::NotFound { what } => Explained::new(
+                "store.not_found",
+                ErrorClass::NotFound { what: what.clone() },
+                format!("未找到 {what}。请刷新后重试。"),
+                format!("{what} was not found. Refresh and try again."),
+            ),
+            StoreError::VaultIo { path, .. } => Explained::new(
+                "store.vault_io",
+                ErrorClass::Storage,
+                format!("读写证据库文件 {} 失败。请检查存储空间后重试。", path.display()),
+                format!(
+                    "Reading or writing the vault file {} failed. Check free space and retry.",
+                    path.display()
+                ),
+            ),
+            StoreError::Corrupt { what, reason } => Explained::new(
+                "store.corrupt",
+                ErrorClass::Integrity { what: what.clone() },
+                format!("本机存储的 {what} 已损坏（{reason}）。请勿删除，报告管理员。"),
+                format!(
+                    "The stored {what} is corrupt ({reason}). Do not delete it; report it to your administrator."
+                ),
+            ),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! fieldseal-intake (being written).
