@@ -7,6 +7,7 @@ pub mod checklist;
 pub mod crypto;
 pub mod error;
 pub mod evidence;
+pub mod id;
 pub mod model;
 pub mod outbox;
 pub mod protocol;

@@ -1,4 +1,98 @@
-//! The installation's SQLite database and encrypted blob vault (being written).
+//! The installation's SQLite database and its encrypted blob vault.
+//!
+//! One door in: [`Store::open`] creates or opens `fieldseal.db` in the data directory, applies the
+//! pragmas, migrates in one IMMEDIATE transaction, and unwraps the data key. All writes go through
+//! [`Store::write`] (one transaction, committed only when the closure succeeds); reads go through
+//! [`Store::read`] on a separate read-only connection, so a screen refresh never waits on an ingest.
 
 mod error;
+pub mod evidence;
+pub mod inspections;
+mod keyring;
+mod migrations;
+pub mod notes;
+mod open;
+pub mod vault;
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{Mutex, MutexGuard},
+};
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
 pub use error::StoreError;
+pub use keyring::Keyring;
+pub use migrations::LATEST_VERSION;
+pub use vault::Vault;
+
+use crate::{Result, crypto::KeyVault};
+
+pub const DATABASE_FILE: &str = "fieldseal.db";
+
+/// An open installation: database connections, keys and the vault.
+pub struct Store {
+    dir: PathBuf,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+    keys: Keyring,
+    vault: Vault,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("dir", &self.dir).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating when absent) the store in `dir`, unwrapping its data key with `key_vault`.
+    ///
+    /// Never deletes or recreates a database it cannot open: evidence must not be destroyed
+    /// automatically. A newer schema, a foreign key or a corrupt file is reported and left as it is.
+    pub fn open(dir: impl AsRef<Path>, key_vault: &dyn KeyVault) -> Result<Store> {
+        let dir = dir.as_ref().to_owned();
+        let (writer, reader, keys) = open::open_database(&dir, key_vault)?;
+        let vault = Vault::open(dir.join("vault"))?;
+        Ok(Store { dir, writer: Mutex::new(writer), reader: Mutex::new(reader), keys, vault })
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction; commits only if it returns `Ok`.
+    pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>, &Keyring) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.writer);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::sql("begin transaction"))?;
+        let value = f(&tx, &self.keys)?;
+        tx.commit().map_err(StoreError::sql("commit"))?;
+        Ok(value)
+    }
+
+    /// Runs `f` on the read-only connection.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection, &Keyring) -> Result<T>) -> Result<T> {
+        let conn = lock(&self.reader);
+        f(&conn, &self.keys)
+    }
+
+    pub fn keys(&self) -> &Keyring {
+        &self.keys
+    }
+
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn schema_version(&self) -> Result<i64> {
+        self.read(|conn, _| migrations::user_version(conn).map_err(Into::into))
+    }
+}
+
+/// A panic while holding a connection leaves SQLite consistent (the transaction rolls back on drop),
+/// so a poisoned lock is safe to take over rather than failing every later call.
+fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

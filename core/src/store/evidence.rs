@@ -1,0 +1,1 @@
+//! Persistence for evidence (being written by its owner).

@@ -1,0 +1,1 @@
+//! Persistence for inspections (being written by its owner).

@@ -1,0 +1,66 @@
+//! The keys an open store works with, all derived from the one data key.
+
+use chrono::Utc;
+use ring::rand::SystemRandom;
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::StoreError;
+use crate::{
+    Result,
+    crypto::{ColumnCipher, CryptoError, DataKey, KeyVault, LookupHasher, SubKey},
+};
+
+const KEY_CHECK_CONTEXT: &str = "keyring.key_check";
+const KEY_CHECK_PLAINTEXT: &[u8] = b"fieldseal key check v1";
+
+/// The derived keys of an open store. Holds no raw key bytes callers can reach.
+#[derive(Debug)]
+pub struct Keyring {
+    /// Seals single database values.
+    pub column: ColumnCipher,
+    /// Keyed hashes for lookups on encrypted values.
+    pub lookup: LookupHasher,
+    /// Parent of the per-file keys of the blob vault's segmented AEAD.
+    pub stream: SubKey,
+}
+
+impl Keyring {
+    fn from_data_key(key: &DataKey) -> Self {
+        Self {
+            column: ColumnCipher::new(key),
+            lookup: LookupHasher::new(key),
+            stream: key.derive("vault-stream"),
+        }
+    }
+
+    /// Loads the installation's data key, or creates it on first open, inside `tx`.
+    pub(super) fn load_or_create(tx: &Transaction<'_>, vault: &dyn KeyVault) -> Result<Self> {
+        let row: Option<(Vec<u8>, Vec<u8>)> = tx
+            .query_row("SELECT wrapped_data_key, key_check FROM keyring WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(StoreError::sql("read keyring"))?;
+        match row {
+            Some((wrapped, check)) => {
+                let key = DataKey::unwrap_from(vault, &wrapped)?;
+                let keys = Self::from_data_key(&key);
+                match keys.column.open(KEY_CHECK_CONTEXT, &check) {
+                    Ok(plain) if plain == KEY_CHECK_PLAINTEXT => Ok(keys),
+                    _ => Err(CryptoError::WrongKey.into()),
+                }
+            }
+            None => {
+                let key = DataKey::generate(&SystemRandom::new())?;
+                let keys = Self::from_data_key(&key);
+                let check = keys.column.seal(KEY_CHECK_CONTEXT, KEY_CHECK_PLAINTEXT)?;
+                tx.execute(
+                    "INSERT INTO keyring (id, wrapped_data_key, key_check, created_at) VALUES (1, ?1, ?2, ?3)",
+                    params![key.wrap(vault)?, check, Utc::now().to_rfc3339()],
+                )
+                .map_err(StoreError::sql("create keyring"))?;
+                Ok(keys)
+            }
+        }
+    }
+}

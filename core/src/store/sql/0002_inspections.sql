@@ -1,0 +1,1 @@
+-- Migration 2: register, templates, inspections, findings (being written).

@@ -1,0 +1,1 @@
+-- Migration 3: evidence items (being written).
