@@ -1,22 +1,12 @@
-//! Wire formats shared with intake (being written).
+//! 协议格式 — the wire formats shared with intake.
+//!
+//! - [`canonical`]: RFC 8785 canonical JSON, the only byte form anything is signed in.
+//! - [`envelope`]: the signed envelope `{payload, alg, key_id, signature}` around every statement.
+//! - [`base64url`]: the strict unpadded base64url the envelope's signature travels in.
 
-use crate::error::{ErrorClass, Explain, Explained};
+pub mod base64url;
+pub mod canonical;
+mod error;
 
-#[derive(Debug, thiserror::Error)]
-pub enum ProtocolError {
-    #[error("malformed {what}: {reason}")]
-    Malformed { what: String, reason: String },
-}
-
-impl Explain for ProtocolError {
-    fn explain(&self) -> Explained {
-        match self {
-            ProtocolError::Malformed { what, reason } => Explained::new(
-                "protocol.malformed",
-                ErrorClass::Integrity { what: what.clone() },
-                format!("{what} 格式错误：{reason}。"),
-                format!("{what} is malformed: {reason}."),
-            ),
-        }
-    }
-}
+pub use canonical::{canonicalize, parse_strict};
+pub use error::{NumberIssue, ProtocolError};
