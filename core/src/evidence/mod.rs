@@ -1,23 +1,23 @@
-//! Evidence capture (being written).
+//! 证据 — evidence sealed at capture (DESIGN.md §4).
+//!
+//! - [`media`]: what a file is, by its magic bytes; the streaming JPEG structure check.
+//! - [`exif`]: bounded EXIF reading (time, GPS, make/model, orientation, embedded thumbnail).
+//! - [`location`]: distance to the registered site, location flags, WGS-84 → GCJ-02 for display.
+//! - [`time`]: the capture clocks and their disagreements.
+//! - [`thumbnail`]: the oriented preview.
+//! - [`flags`]: the flags recorded with a capture.
 
-use crate::error::{ErrorClass, Explain, Explained};
+mod error;
+pub mod exif;
+pub mod flags;
+pub mod location;
+pub mod media;
+pub mod thumbnail;
+pub mod time;
 
-/// Evidence ingest failed.
-#[derive(Debug, thiserror::Error)]
-pub enum EvidenceError {
-    #[error("unsupported media: {0}")]
-    UnsupportedMedia(String),
-}
-
-impl Explain for EvidenceError {
-    fn explain(&self) -> Explained {
-        match self {
-            EvidenceError::UnsupportedMedia(kind) => Explained::new(
-                "evidence.unsupported_media",
-                ErrorClass::InvalidInput { field: "media".into(), reason: kind.clone() },
-                format!("不支持的媒体类型：{kind}。请用相机或录音机重新采集。"),
-                format!("Unsupported media type: {kind}. Capture it again with the camera or recorder."),
-            ),
-        }
-    }
-}
+pub use error::EvidenceError;
+pub use exif::{ExifData, ExifGps, ExifSummary};
+pub use flags::CaptureFlag;
+pub use location::{GeoPoint, LocationAssessment, LocationFix, LocationPolicy, SiteArea};
+pub use media::{EvidenceKind, MediaType};
+pub use time::{CaptureClock, TimePolicy};
