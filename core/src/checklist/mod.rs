@@ -1,24 +1,17 @@
-//! Checklist templates (being written).
+//! 检查清单 — checklist templates: the format, validation on load, answers, and expansion over a
+//! permit into the frozen checklist an inspection works through.
 
-use crate::error::{Explain, Explained};
+mod answer;
+mod error;
+mod expand;
+mod template;
+mod validate;
 
-/// A checklist template or answer broke a rule.
-#[derive(Debug, thiserror::Error)]
-pub enum ChecklistError {
-    #[error("{item}: {rule}")]
-    Invalid { item: String, rule: String },
-}
-
-impl Explain for ChecklistError {
-    fn explain(&self) -> Explained {
-        match self {
-            ChecklistError::Invalid { item, rule } => Explained::invalid(
-                "checklist.invalid",
-                item.clone(),
-                rule.clone(),
-                format!("检查项 {item} 不符合规则：{rule}。"),
-                format!("Checklist item {item} breaks rule: {rule}."),
-            ),
-        }
-    }
-}
+pub use answer::{AnswerValue, ResultCode, check_answer};
+pub use error::ChecklistError;
+pub use expand::{ExpandedChecklist, ExpandedItem, ExpandedSection, PermitItemRef, expand};
+pub use template::{
+    AnswerType, ChoiceOption, Condition, EvidenceKind, EvidenceRule, FindingTemplate, Item, Method, Section,
+    Template,
+};
+pub use validate::{TemplateProblem, check_template_json, parse_template, validate};

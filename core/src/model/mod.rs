@@ -1,24 +1,40 @@
-//! The register and inspections (being written).
+//! The register and inspections: inspectors, enterprises (USCC check), permits, tasks, the
+//! inspection state machine, findings and their problems, and the read models for screens.
 
-use crate::error::{Explain, Explained};
+mod error;
+pub mod finding;
+pub mod geo;
+pub mod header;
+pub mod inspection;
+mod message;
+pub mod problem;
+mod readiness;
+mod recording;
+pub mod register;
+pub mod state;
+pub mod task;
+mod transitions;
+pub mod uscc;
+pub mod view;
 
-/// A domain rule was broken (register, inspection lifecycle, findings).
-#[derive(Debug, thiserror::Error)]
-pub enum DomainError {
-    #[error("{field}: {reason}")]
-    Invalid { field: String, reason: String },
-}
-
-impl Explain for DomainError {
-    fn explain(&self) -> Explained {
-        match self {
-            DomainError::Invalid { field, reason } => Explained::invalid(
-                "domain.invalid",
-                field.clone(),
-                reason.clone(),
-                format!("字段 {field} 不符合规则：{reason}。请更正后重试。"),
-                format!("{field} breaks a rule: {reason}. Correct it and try again."),
-            ),
-        }
-    }
-}
+pub use error::DomainError;
+pub use finding::{Finding, FindingCategory, Handling, HandlingKind, NewFinding};
+pub use geo::{GeoPoint, Site};
+pub use header::{HeaderField, RecordHeader};
+pub use inspection::{
+    Abort, AbortReason, AnswerChange, AnswerRecord, CheckIn, CheckOut, CredentialsShown, Inspection,
+    RecusalAnswer, Signing, SuspendReason, Suspension,
+};
+pub use message::Message;
+pub use problem::{Problem, ProblemAction, ProblemState};
+pub use readiness::{Blocker, Progress};
+pub use register::{
+    CertificateProblem, Enterprise, Inspector, Permit, PermitItem, PermitItemKind, Register, RegisterProblem,
+    RegisterSnapshot,
+};
+pub use state::InspectionState;
+pub use task::{Task, TaskSource};
+pub use uscc::{Uscc, UsccError};
+pub use view::{
+    ChecklistView, ItemState, ItemView, SectionView, TaskRow, checklist_view, task_list, task_row,
+};
