@@ -17,8 +17,8 @@ pub enum CaptureFlag {
     PoorAccuracy { accuracy_m: f64, threshold_m: f64 },
     /// The fix was taken this long before (positive) or after (negative) the capture.
     StaleFix { age_secs: i64 },
-    /// The fix lies outside the enterprise's registered site.
-    OutsideSite { distance_m: f64, radius_m: f64 },
+    /// The fix lies outside the enterprise's registered site, this far from its boundary.
+    OutsideSite { distance_m: f64 },
     /// The enterprise has no registered site position, so presence cannot be checked.
     NoRegisteredSite,
     /// A photo without EXIF (or without DateTimeOriginal): the camera's own record is missing.
@@ -67,7 +67,7 @@ mod tests {
             CaptureFlag::MockedLocation,
             CaptureFlag::PoorAccuracy { accuracy_m: 80.0, threshold_m: 50.0 },
             CaptureFlag::StaleFix { age_secs: 300 },
-            CaptureFlag::OutsideSite { distance_m: 900.0, radius_m: 300.0 },
+            CaptureFlag::OutsideSite { distance_m: 600.0 },
             CaptureFlag::NoRegisteredSite,
             CaptureFlag::ExifMissing,
             CaptureFlag::ExifUnreadable { fields: vec!["gps".into()] },

@@ -9,29 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{CaptureFlag, EvidenceError};
-
-/// Mean Earth radius (IUGG), in metres; haversine's error against the ellipsoid is ≤ 0.5 %.
-const EARTH_RADIUS_M: f64 = 6_371_008.8;
-
-/// A WGS-84 position in decimal degrees.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct GeoPoint {
-    pub lat: f64,
-    pub lon: f64,
-}
-
-impl GeoPoint {
-    pub fn new(lat: f64, lon: f64) -> Self {
-        Self { lat, lon }
-    }
-
-    pub fn is_valid(&self) -> bool {
-        self.lat.is_finite()
-            && self.lon.is_finite()
-            && (-90.0..=90.0).contains(&self.lat)
-            && (-180.0..=180.0).contains(&self.lon)
-    }
-}
+pub use crate::model::geo::{GeoPoint, Site};
 
 /// The platform's location fix at capture (Android `Location`, iOS `CLLocation`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,13 +53,6 @@ impl LocationFix {
     }
 }
 
-/// 登记地址 — the enterprise's registered site: centre and the radius that counts as "on site".
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct SiteArea {
-    pub center: GeoPoint,
-    pub radius_m: f64,
-}
-
 /// Thresholds for the location flags; a province may tune them (practice).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LocationPolicy {
@@ -100,7 +71,7 @@ impl Default for LocationPolicy {
 /// The location checks' result, stored in the manifest beside the raw fix.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LocationAssessment {
-    /// Metres from the registered site's centre, when both are known.
+    /// Metres from the registered site's boundary (0 inside), when both are known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distance_to_site_m: Option<f64>,
     /// True only for a fresh, accurate, unmocked fix inside the site: the capture may then serve as
@@ -109,19 +80,10 @@ pub struct LocationAssessment {
     pub flags: Vec<CaptureFlag>,
 }
 
-/// Great-circle distance in metres (haversine).
-pub fn haversine_m(a: GeoPoint, b: GeoPoint) -> f64 {
-    let (p1, p2) = (a.lat.to_radians(), b.lat.to_radians());
-    let dp = p2 - p1;
-    let dl = (b.lon - a.lon).to_radians();
-    let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_M * h.sqrt().min(1.0).asin()
-}
-
 /// Checks a fix against the site and the capture time.
 pub fn assess(
     fix: Option<&LocationFix>,
-    site: Option<&SiteArea>,
+    site: Option<&Site>,
     capture_time: DateTime<Utc>,
     policy: &LocationPolicy,
 ) -> LocationAssessment {
@@ -146,13 +108,14 @@ pub fn assess(
     if age_secs.abs() > policy.stale_fix_secs {
         flags.push(CaptureFlag::StaleFix { age_secs });
     }
-    let distance_to_site_m = site.map(|s| haversine_m(fix.point(), s.center));
-    match (site, distance_to_site_m) {
-        (Some(site), Some(d)) if d > site.radius_m => {
-            flags.push(CaptureFlag::OutsideSite { distance_m: d.round(), radius_m: site.radius_m })
+    let point = fix.point();
+    let distance_to_site_m = site.map(|s| s.distance_m(&point));
+    match site {
+        Some(site) if !site.contains(&point) => {
+            flags.push(CaptureFlag::OutsideSite { distance_m: round_dm(site.distance_m(&point)) })
         }
-        (None, _) => flags.push(CaptureFlag::NoRegisteredSite),
-        _ => {}
+        Some(_) => {}
+        None => flags.push(CaptureFlag::NoRegisteredSite),
     }
     let supports_presence = flags.is_empty();
     LocationAssessment { distance_to_site_m: distance_to_site_m.map(round_dm), supports_presence, flags }
@@ -165,7 +128,7 @@ pub fn exif_position_check(
     exif_error_m: Option<f64>,
     fix: &LocationFix,
 ) -> Option<CaptureFlag> {
-    let distance_m = haversine_m(exif, fix.point());
+    let distance_m = exif.distance_m(&fix.point());
     let allowed_m = fix.accuracy_m + exif_error_m.filter(|e| e.is_finite() && *e > 0.0).unwrap_or(0.0);
     (distance_m > allowed_m)
         .then(|| CaptureFlag::ExifPositionMismatch { distance_m: round_dm(distance_m), allowed_m })
@@ -275,16 +238,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn haversine_matches_known_distances() {
-        // One degree of longitude on the equator: 2πR/360.
-        let d = haversine_m(GeoPoint::new(0.0, 0.0), GeoPoint::new(0.0, 1.0));
-        assert!((d - 111_195.08).abs() < 0.1, "{d}");
-        // Antipodes: half the circumference, and no NaN from rounding past 1.0.
-        let d = haversine_m(GeoPoint::new(10.0, 20.0), GeoPoint::new(-10.0, -160.0));
-        assert!((d - std::f64::consts::PI * EARTH_RADIUS_M).abs() < 1.0, "{d}");
-    }
-
     fn fix(lat: f64, lon: f64, accuracy_m: f64, mocked: bool, at: DateTime<Utc>) -> LocationFix {
         LocationFix {
             lat,
@@ -301,11 +254,11 @@ mod tests {
     #[test]
     fn only_a_fresh_accurate_real_fix_inside_the_site_supports_presence() {
         let t = Utc.with_ymd_and_hms(2024, 5, 6, 6, 30, 0).unwrap();
-        let site = SiteArea { center: GeoPoint::new(30.0, 120.0), radius_m: 300.0 };
+        let site = Site::Radius { center: GeoPoint::new(30.0, 120.0), radius_m: 300.0 };
         let policy = LocationPolicy::default();
         let good = assess(Some(&fix(30.001, 120.0, 8.0, false, t)), Some(&site), t, &policy);
         assert!(good.supports_presence, "{good:?}");
-        assert_eq!(good.distance_to_site_m, Some(111.2));
+        assert_eq!(good.distance_to_site_m, Some(0.0));
 
         let mocked = assess(Some(&fix(30.001, 120.0, 8.0, true, t)), Some(&site), t, &policy);
         assert!(!mocked.supports_presence);
@@ -345,21 +298,10 @@ mod tests {
         ) {
             let w = GeoPoint::new(lat, lon);
             let g = wgs84_to_gcj02(w);
-            let shift = haversine_m(w, g);
+            let shift = w.distance_m(&g);
             prop_assert!(shift > 1.0 && shift < 1_000.0, "shift {shift} m");
             let back = gcj02_to_wgs84(g);
-            prop_assert!(haversine_m(back, w) < 0.01, "round trip off by {} m", haversine_m(back, w));
-        }
-
-        #[test]
-        fn haversine_is_a_symmetric_non_negative_distance(
-            a in (-90.0f64..90.0, -180.0f64..180.0), b in (-90.0f64..90.0, -180.0f64..180.0)
-        ) {
-            let (a, b) = (GeoPoint::new(a.0, a.1), GeoPoint::new(b.0, b.1));
-            let d = haversine_m(a, b);
-            prop_assert!(d >= 0.0 && d <= std::f64::consts::PI * EARTH_RADIUS_M + 1e-6);
-            prop_assert!((d - haversine_m(b, a)).abs() < 1e-6);
-            prop_assert!(haversine_m(a, a) < 1e-6);
+            prop_assert!(back.distance_m(&w) < 0.01, "round trip off by {} m", back.distance_m(&w));
         }
     }
 }

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::EvidenceError;
+use crate::checklist::EvidenceKind;
 
 /// How many leading bytes [`MediaType::sniff`] needs to decide every type it knows.
 pub const SNIFF_LEN: usize = 64;
@@ -39,46 +40,16 @@ pub enum MediaType {
     Pdf,
 }
 
-/// 证据类别 — what the inspector says the capture is; must agree with the sniffed media type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EvidenceKind {
-    Photo,
-    Video,
-    Audio,
-    Document,
-}
-
-impl EvidenceKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EvidenceKind::Photo => "photo",
-            EvidenceKind::Video => "video",
-            EvidenceKind::Audio => "audio",
-            EvidenceKind::Document => "document",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "photo" => EvidenceKind::Photo,
-            "video" => EvidenceKind::Video,
-            "audio" => EvidenceKind::Audio,
-            "document" => EvidenceKind::Document,
-            _ => return None,
-        })
-    }
-
-    /// Whether `media` can be evidence of this kind. Lenient where phones are: a recorder may write
-    /// audio-only MP4 or 3GP, and a document scan is often a JPEG.
-    pub fn accepts(self, media: MediaType) -> bool {
-        use MediaType::*;
-        match self {
-            EvidenceKind::Photo => matches!(media, Jpeg | Png | Heic),
-            EvidenceKind::Video => matches!(media, Mp4 | Mov | ThreeGp),
-            EvidenceKind::Audio => matches!(media, M4a | Aac | Amr | Wav | Mp3 | Mp4 | ThreeGp),
-            EvidenceKind::Document => matches!(media, Pdf | Jpeg | Png | Heic),
-        }
+/// Whether `media` can be evidence of `kind` (the checklist's 证据类别). Lenient where phones are:
+/// a recorder may write audio-only MP4 or 3GP, and a document scan or exported data is often an
+/// image or a PDF.
+pub fn kind_accepts(kind: EvidenceKind, media: MediaType) -> bool {
+    use MediaType::*;
+    match kind {
+        EvidenceKind::Photo => matches!(media, Jpeg | Png | Heic),
+        EvidenceKind::Video => matches!(media, Mp4 | Mov | ThreeGp),
+        EvidenceKind::Audio => matches!(media, M4a | Aac | Amr | Wav | Mp3 | Mp4 | ThreeGp),
+        EvidenceKind::Document | EvidenceKind::Data => matches!(media, Pdf | Jpeg | Png | Heic),
     }
 }
 
@@ -452,11 +423,11 @@ mod tests {
 
     #[test]
     fn kinds_accept_only_fitting_media() {
-        assert!(EvidenceKind::Photo.accepts(MediaType::Jpeg));
-        assert!(!EvidenceKind::Photo.accepts(MediaType::Wav));
-        assert!(!EvidenceKind::Video.accepts(MediaType::Jpeg));
-        assert!(EvidenceKind::Audio.accepts(MediaType::ThreeGp));
-        assert!(EvidenceKind::Document.accepts(MediaType::Pdf));
+        assert!(kind_accepts(EvidenceKind::Photo, MediaType::Jpeg));
+        assert!(!kind_accepts(EvidenceKind::Photo, MediaType::Wav));
+        assert!(!kind_accepts(EvidenceKind::Video, MediaType::Jpeg));
+        assert!(kind_accepts(EvidenceKind::Audio, MediaType::ThreeGp));
+        assert!(kind_accepts(EvidenceKind::Document, MediaType::Pdf));
     }
 
     fn minimal_jpeg() -> Vec<u8> {

@@ -6,18 +6,22 @@
 //! - [`time`]: the capture clocks and their disagreements.
 //! - [`thumbnail`]: the oriented preview.
 //! - [`flags`]: the flags recorded with a capture.
+//! - [`manifest`]: the signed evidence manifest.
 
 mod error;
 pub mod exif;
 pub mod flags;
 pub mod location;
+pub mod manifest;
 pub mod media;
 pub mod thumbnail;
 pub mod time;
 
+pub use crate::checklist::EvidenceKind;
 pub use error::EvidenceError;
 pub use exif::{ExifData, ExifGps, ExifSummary};
 pub use flags::CaptureFlag;
-pub use location::{GeoPoint, LocationAssessment, LocationFix, LocationPolicy, SiteArea};
-pub use media::{EvidenceKind, MediaType};
+pub use location::{GeoPoint, LocationAssessment, LocationFix, LocationPolicy, Site};
+pub use manifest::{EvidenceManifest, ParentRef};
+pub use media::{MediaType, kind_accepts};
 pub use time::{CaptureClock, TimePolicy};

@@ -1,0 +1,144 @@
+//! 证据清单 — the evidence manifest: everything known about a capture at the moment it was sealed,
+//! signed by the device key.
+//!
+//! It binds the content hash and size of the original bytes to the capture context (times,
+//! position, flags, device, operator, inspection links, parent for derivatives) and to the code
+//! that sealed it. The manifest is signed as canonical JSON (RFC 8785) in a `SignedEnvelope`;
+//! changing any field, or any byte of the blob it names, fails verification.
+//!
+//! Format v1. Fields are only ever added in a new version; `deny_unknown_fields` makes a reader
+//! refuse a manifest it does not fully understand instead of silently ignoring part of it.
+
+use serde::{Deserialize, Serialize};
+
+use super::{CaptureClock, CaptureFlag, ExifSummary, LocationFix, MediaType};
+use crate::checklist::EvidenceKind;
+
+pub const MANIFEST_VERSION: u32 = 1;
+/// The envelope payload's `"type"` for an evidence manifest.
+pub const MANIFEST_TYPE: &str = "evidence_manifest";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceManifest {
+    /// Always [`MANIFEST_TYPE`]: which statement the signed envelope carries.
+    #[serde(rename = "type")]
+    pub statement: String,
+    /// Format version ([`MANIFEST_VERSION`]).
+    pub v: u32,
+    pub evidence_id: String,
+    /// SHA-256 of the original bytes, lowercase hex, computed before any processing (requirement 4).
+    pub sha256: String,
+    pub size: u64,
+    pub media_type: MediaType,
+    pub kind: EvidenceKind,
+    pub captured: CaptureClock,
+    /// The platform fix as reported (WGS-84), never adjusted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<LocationFix>,
+    /// Metres from the registered site's boundary (0 inside), when both are known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance_to_site_m: Option<f64>,
+    /// EXIF as the camera wrote it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exif: Option<ExifSummary>,
+    pub flags: Vec<CaptureFlag>,
+    /// False whenever the position cannot alone prove presence on site (requirement 12).
+    pub supports_presence: bool,
+    /// The device signing key's id (hash of its public key).
+    pub device_key_id: String,
+    /// 执法人员 — the inspector who made the capture.
+    pub operator: String,
+    pub inspection_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finding_id: Option<String>,
+    /// For a derivative (a redacted or watermarked copy): the original it was made from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentRef>,
+    pub app_version: String,
+    pub core_version: String,
+}
+
+/// The original a derivative was made from, and how it was made (the law asks copies to say how,
+/// when and by whom; "when" and "by whom" are the manifest's own time and operator).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParentRef {
+    pub evidence_id: String,
+    pub sha256: String,
+    /// `redacted`, `watermarked`, `cropped`, ... in the app's words.
+    pub derivation: String,
+}
+
+impl EvidenceManifest {
+    pub fn flag_codes(&self) -> Vec<&'static str> {
+        self.flags.iter().map(CaptureFlag::code).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{FixedOffset, TimeZone, Utc};
+
+    pub(crate) fn sample() -> EvidenceManifest {
+        let tz = FixedOffset::east_opt(8 * 3600).unwrap();
+        EvidenceManifest {
+            statement: MANIFEST_TYPE.into(),
+            v: MANIFEST_VERSION,
+            evidence_id: "0123456789abcdef0123456789abcdef".into(),
+            sha256: "ab".repeat(32),
+            size: 3_145_728,
+            media_type: MediaType::Jpeg,
+            kind: EvidenceKind::Photo,
+            captured: CaptureClock {
+                wall_clock: tz.with_ymd_and_hms(2024, 5, 6, 14, 30, 15).unwrap(),
+                monotonic_ms: 86_400_123,
+                gnss_time: Some(Utc.with_ymd_and_hms(2024, 5, 6, 6, 30, 14).unwrap()),
+                server_offset_ms: Some(-350),
+            },
+            location: Some(LocationFix {
+                lat: 30.2741,
+                lon: 120.1551,
+                altitude_m: Some(12.5),
+                accuracy_m: 4.8,
+                provider: "fused".into(),
+                fix_time: Utc.with_ymd_and_hms(2024, 5, 6, 6, 30, 10).unwrap(),
+                mocked: false,
+                satellites: Some(17),
+            }),
+            distance_to_site_m: Some(0.0),
+            exif: None,
+            flags: vec![CaptureFlag::ExifMissing],
+            supports_presence: true,
+            device_key_id: "k1".into(),
+            operator: "inspector-1".into(),
+            inspection_id: "insp-1".into(),
+            item_id: Some("item-3".into()),
+            finding_id: None,
+            parent: None,
+            app_version: "1.0.0".into(),
+            core_version: crate::CORE_VERSION.into(),
+        }
+    }
+
+    #[test]
+    fn manifest_round_trips_through_canonical_json() {
+        let m = sample();
+        let value = serde_json::to_value(&m).unwrap();
+        let text = crate::protocol::canonicalize(&value).unwrap();
+        let back: EvidenceManifest = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, m);
+        assert!(text.contains(r#""media_type":"image/jpeg""#), "{text}");
+        assert!(text.contains(r#""wall_clock":"2024-05-06T14:30:15+08:00""#), "{text}");
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let mut value = serde_json::to_value(sample()).unwrap();
+        value["note"] = serde_json::json!("added later");
+        assert!(serde_json::from_value::<EvidenceManifest>(value).is_err());
+    }
+}
