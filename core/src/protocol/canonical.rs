@@ -81,7 +81,7 @@ pub fn format_number(value: f64) -> Result<String, NumberIssue> {
             out.push_str(rest);
         }
         out.push('e');
-        out.push(if n - 1 >= 0 { '+' } else { '-' });
+        out.push(if n > 0 { '+' } else { '-' });
         out.push_str(&(n - 1).abs().to_string());
     }
     Ok(out)

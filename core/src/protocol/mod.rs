@@ -6,7 +6,9 @@
 
 pub mod base64url;
 pub mod canonical;
+pub mod envelope;
 mod error;
 
 pub use canonical::{canonicalize, parse_strict};
+pub use envelope::SignedEnvelope;
 pub use error::{NumberIssue, ProtocolError};
