@@ -88,34 +88,61 @@ pub struct ExifData {
     pub thumbnail: Option<Vec<u8>>,
 }
 
-/// Reads EXIF from `path`, which was sniffed as `media`. `Ok(None)` when there is none.
+/// Reads EXIF from the file at `path`, which was sniffed as `media`. `Ok(None)` when there is none.
 pub fn read_exif(path: &Path, media: MediaType) -> Result<Option<ExifData>, EvidenceError> {
     if !media.may_have_exif() {
         return Ok(None);
     }
     let file = File::open(path).map_err(|e| EvidenceError::unreadable(path, e))?;
+    read_exif_from(file, media).map_err(|e| match e {
+        ExifReadError::Evidence(e) => e,
+        ExifReadError::Io(e) => EvidenceError::unreadable(path, e),
+    })
+}
+
+/// Why [`read_exif_from`] failed: the EXIF itself, or the reader underneath (which the caller
+/// names: a source file, or a sealed vault blob).
+#[derive(Debug)]
+pub enum ExifReadError {
+    Evidence(EvidenceError),
+    Io(io::Error),
+}
+
+/// Reads EXIF from any seekable reader over the media's bytes: the source file, or the plaintext
+/// of a sealed blob, so the manifest describes exactly the bytes that were hashed.
+pub fn read_exif_from<R: Read + Seek>(
+    reader: R,
+    media: MediaType,
+) -> Result<Option<ExifData>, ExifReadError> {
+    if !media.may_have_exif() {
+        return Ok(None);
+    }
     let raw = match media {
         MediaType::Jpeg => {
-            let mut reader = BufReader::with_capacity(64 * 1024, file);
+            let mut reader = BufReader::with_capacity(64 * 1024, reader);
             jpeg_exif_segment(&mut reader).map_err(|e| match e {
-                SegmentError::Io(e) => EvidenceError::unreadable(path, e),
+                SegmentError::Io(e) => ExifReadError::Io(e),
                 SegmentError::Malformed(reason) => {
-                    EvidenceError::Corrupt { media: "JPEG", reason: reason.into() }
+                    ExifReadError::Evidence(EvidenceError::Corrupt { media: "JPEG", reason: reason.into() })
                 }
             })?
         }
         _ => {
-            let mut reader = BufReader::new(Budgeted { inner: file, left: CONTAINER_BUDGET });
+            let mut reader = BufReader::new(Budgeted { inner: reader, left: CONTAINER_BUDGET });
             match Reader::new().read_from_container(&mut reader) {
                 Ok(exif) => Some(exif.buf().to_vec()),
                 Err(::exif::Error::NotFound(_)) => None,
                 Err(::exif::Error::Io(e)) if budget_exhausted(&e) => None,
-                Err(::exif::Error::Io(e)) => return Err(EvidenceError::unreadable(path, e)),
-                Err(e) => return Err(EvidenceError::MaliciousExif { reason: describe(&e) }),
+                Err(::exif::Error::Io(e)) => return Err(ExifReadError::Io(e)),
+                Err(e) => {
+                    return Err(ExifReadError::Evidence(EvidenceError::MaliciousExif {
+                        reason: describe(&e),
+                    }));
+                }
             }
         }
     };
-    raw.map(parse_tiff).transpose()
+    raw.map(parse_tiff).transpose().map_err(ExifReadError::Evidence)
 }
 
 /// Parses a TIFF-structured EXIF block (what follows `Exif\0\0`).

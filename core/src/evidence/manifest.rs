@@ -57,6 +57,9 @@ pub struct EvidenceManifest {
     /// For a derivative (a redacted or watermarked copy): the original it was made from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<ParentRef>,
+    /// SHA-256 of the sealed thumbnail, binding the preview to this item.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumbnail_sha256: Option<String>,
     pub app_version: String,
     pub core_version: String,
 }
@@ -119,6 +122,7 @@ mod tests {
             item_id: Some("item-3".into()),
             finding_id: None,
             parent: None,
+            thumbnail_sha256: None,
             app_version: "1.0.0".into(),
             core_version: crate::CORE_VERSION.into(),
         }

@@ -7,21 +7,33 @@
 //! - [`thumbnail`]: the oriented preview.
 //! - [`flags`]: the flags recorded with a capture.
 //! - [`manifest`]: the signed evidence manifest.
+//! - [`ingest`]: the sealing pipeline.
+//! - [`verify`]: end-to-end verification of a stored item.
+//! - [`view`]: list/detail read models and decrypted viewing copies.
 
 mod error;
 pub mod exif;
 pub mod flags;
+pub mod ingest;
 pub mod location;
 pub mod manifest;
 pub mod media;
 pub mod thumbnail;
 pub mod time;
+pub mod verify;
+pub mod view;
 
 pub use crate::checklist::EvidenceKind;
 pub use error::EvidenceError;
 pub use exif::{ExifData, ExifGps, ExifSummary};
 pub use flags::CaptureFlag;
+pub use ingest::{
+    CancelToken, CaptureGate, CaptureGuard, IngestContext, IngestOutcome, IngestPolicy, IngestProgress,
+    IngestRequest, ingest, sweep_orphan_blobs,
+};
 pub use location::{GeoPoint, LocationAssessment, LocationFix, LocationPolicy, Site};
 pub use manifest::{EvidenceManifest, ParentRef};
 pub use media::{MediaType, kind_accepts};
 pub use time::{CaptureClock, TimePolicy};
+pub use verify::{VerifiedEvidence, verify_item};
+pub use view::{EvidenceDetail, EvidenceListItem, ViewFile};

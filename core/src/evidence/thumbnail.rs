@@ -6,7 +6,11 @@
 //! preview stands the way the photographer held the phone, and the result is a JPEG no larger than
 //! [`MAX_EDGE_PX`] on its longer side. The original is never touched.
 
-use std::{fs::File, io::BufReader, path::Path};
+use std::{
+    fs::File,
+    io::{BufRead, BufReader, Seek},
+    path::Path,
+};
 
 use image::{
     DynamicImage, ImageFormat, ImageReader, Limits, codecs::jpeg::JpegEncoder, metadata::Orientation,
@@ -20,6 +24,8 @@ const JPEG_QUALITY: u8 = 80;
 /// Photos larger than this are not decoded for a preview (a 200 MP sensor is ~16k px wide).
 const MAX_DECODE_EDGE_PX: u32 = 20_000;
 const MAX_DECODE_ALLOC: u64 = 768 << 20;
+/// Larger "photos" get no decoded preview: the decoder holds its whole input in memory.
+pub const MAX_DECODE_INPUT: u64 = 64 << 20;
 
 /// Where a thumbnail came from, recorded in the read model for diagnosis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,28 +34,46 @@ pub enum ThumbnailSource {
     Decoded,
 }
 
-/// Makes the thumbnail for a photo. `None` when the media cannot be previewed (video, audio, PDF,
-/// HEIC without an EXIF thumbnail) or the image does not decode: a missing preview never blocks
-/// sealing the evidence itself.
+/// Makes the thumbnail for the photo at `source`. See [`make_thumbnail_from`].
 pub fn make_thumbnail(
     exif_thumbnail: Option<&[u8]>,
     source: &Path,
     media: MediaType,
     orientation: Option<u8>,
 ) -> Option<(Vec<u8>, ThumbnailSource)> {
+    let open = || {
+        let file = File::open(source).ok()?;
+        let size = file.metadata().ok()?.len();
+        Some((BufReader::new(file), size))
+    };
+    make_thumbnail_from(exif_thumbnail, open, media, orientation)
+}
+
+/// Makes the thumbnail for a photo. `open` supplies the full image (reader and size) only when
+/// there is no usable EXIF thumbnail. `None` when the media cannot be previewed (video, audio, PDF,
+/// HEIC without an EXIF thumbnail, a photo over [`MAX_DECODE_INPUT`]) or does not decode: a
+/// missing preview never blocks sealing the evidence itself.
+pub fn make_thumbnail_from<R: BufRead + Seek>(
+    exif_thumbnail: Option<&[u8]>,
+    open: impl FnOnce() -> Option<(R, u64)>,
+    media: MediaType,
+    orientation: Option<u8>,
+) -> Option<(Vec<u8>, ThumbnailSource)> {
     let orientation = orientation.and_then(Orientation::from_exif).unwrap_or(Orientation::NoTransforms);
-    if let Some(bytes) = exif_thumbnail {
-        if let Some(img) = decode_embedded(bytes) {
-            return Some((encode(img, orientation)?, ThumbnailSource::Exif));
-        }
+    if let Some(img) = exif_thumbnail.and_then(decode_embedded) {
+        return Some((encode(img, orientation)?, ThumbnailSource::Exif));
     }
     let format = match media {
         MediaType::Jpeg => ImageFormat::Jpeg,
         MediaType::Png => ImageFormat::Png,
         _ => return None,
     };
-    let file = File::open(source).ok()?;
-    let mut reader = ImageReader::with_format(BufReader::new(file), format);
+    let (reader, size) = open()?;
+    // The decoder reads the whole input into memory first.
+    if size > MAX_DECODE_INPUT {
+        return None;
+    }
+    let mut reader = ImageReader::with_format(reader, format);
     reader.limits(decode_limits());
     let img = reader.decode().ok()?;
     Some((encode(img.thumbnail(MAX_EDGE_PX, MAX_EDGE_PX), orientation)?, ThumbnailSource::Decoded))

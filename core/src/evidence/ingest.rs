@@ -1,0 +1,644 @@
+//! 证据固定 — sealing a capture: one streaming pass that hashes and encrypts, then metadata, the
+//! signed manifest, and one transaction.
+//!
+//! Order of durability (DESIGN.md §4):
+//! 1. the original is read once in chunks: each chunk is SHA-256'd (requirement 4: hashed before any
+//!    processing), structure-checked (JPEG) and encrypted into a vault `PendingBlob`; memory holds
+//!    one chunk and one AEAD segment whatever the file size;
+//! 2. the blob is committed (fsync, rename, directory fsync);
+//! 3. EXIF and the thumbnail are read back from the *sealed* bytes, so the manifest describes
+//!    exactly what was hashed even if the source file changes afterwards; the thumbnail is sealed as
+//!    its own blob;
+//! 4. the manifest is built and signed by the device key;
+//! 5. the evidence row, its trail event and its outbox row commit in one transaction;
+//! 6. only then is the plaintext source removed — and only if the path still names the file that
+//!    was read.
+//!
+//! Any failure or cancellation before step 5 commits removes the blobs written so far and leaves
+//! the source untouched, so the app can retry. A crash between 2 and 5 leaves a blob no row names;
+//! [`sweep_orphan_blobs`] removes those when the store opens.
+
+use std::{
+    fs::File,
+    io::{self, BufReader, Read},
+    path::{Path, PathBuf},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use chrono::{DateTime, Utc};
+use ring::digest;
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::{
+    CaptureClock, EvidenceError, EvidenceKind, EvidenceManifest, ExifData, LocationFix, LocationPolicy,
+    MediaType, ParentRef, Site, TimePolicy,
+    exif::{ExifReadError, read_exif_from},
+    kind_accepts, location,
+    manifest::{MANIFEST_TYPE, MANIFEST_VERSION},
+    media::{JpegStructure, SNIFF_LEN},
+    thumbnail::make_thumbnail_from,
+    time,
+};
+use crate::{
+    CORE_VERSION, Result,
+    crypto::{
+        CryptoError, DeviceSigner,
+        column::hex,
+        signer::key_id,
+        stream::{StreamDecryptor, StreamEncryptor},
+    },
+    id::new_id,
+    model::state::InspectionState,
+    outbox::{self, OutboxKind},
+    protocol::SignedEnvelope,
+    store::{
+        Keyring, Store, StoreError,
+        evidence::{self as rows, NewEvidence},
+    },
+    trail::{self, DomainEvent},
+};
+
+/// Bytes read from the source per step; also the granularity of cancellation.
+pub const CHUNK_SIZE: usize = 256 * 1024;
+/// Vault blob ids of evidence: `ev_<id>` for the original, `ev_<id>_thumb` for its thumbnail. The
+/// prefix lets the orphan sweep touch evidence blobs only.
+const BLOB_PREFIX: &str = "ev_";
+const THUMBNAIL_SUFFIX: &str = "_thumb";
+
+pub(crate) fn blob_id(evidence_id: &str) -> String {
+    format!("{BLOB_PREFIX}{evidence_id}")
+}
+
+/// A capture to seal, as the platform hands it over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestRequest {
+    /// A file the camera or recorder wrote to app-private storage. Removed after sealing.
+    pub source_path: PathBuf,
+    pub inspection_id: String,
+    pub item_id: Option<String>,
+    pub finding_id: Option<String>,
+    pub kind: EvidenceKind,
+    /// 执法人员 id of the inspector making the capture.
+    pub operator: String,
+    pub location: Option<LocationFix>,
+    pub clock: CaptureClock,
+    /// For a derivative: the evidence id of the original.
+    pub parent: Option<String>,
+    /// For a derivative: how it was made (`redacted`, `watermarked`). Required with `parent`.
+    pub derivation: Option<String>,
+    pub app_version: String,
+}
+
+impl IngestRequest {
+    fn validate(&self) -> std::result::Result<(), EvidenceError> {
+        for (field, value) in [("inspection_id", &self.inspection_id), ("operator", &self.operator)] {
+            if value.trim().is_empty() {
+                return Err(EvidenceError::invalid(field, "must not be empty"));
+            }
+        }
+        if let Some(fix) = &self.location {
+            fix.validate()?;
+        }
+        self.clock.validate()?;
+        match (&self.parent, &self.derivation) {
+            (Some(_), None) => {
+                Err(EvidenceError::invalid("derivation", "a derivative must say how it was made"))
+            }
+            (None, Some(_)) => Err(EvidenceError::invalid("parent", "a derivation needs the original's id")),
+            (Some(_), Some(d)) if d.trim().is_empty() || d.chars().count() > 64 => {
+                Err(EvidenceError::invalid("derivation", "1 to 64 characters"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What ingest must know about the inspection, read inside the sealing transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaptureGate {
+    pub state: InspectionState,
+    /// The enterprise's registered site, when the register has one.
+    pub site: Option<Site>,
+    /// 离场 — when the inspectors checked out, if they did.
+    pub checked_out_at: Option<DateTime<Utc>>,
+}
+
+impl CaptureGate {
+    /// Only an inspection on site or recording takes captures.
+    pub fn require_capturing(&self) -> std::result::Result<(), EvidenceError> {
+        match self.state {
+            InspectionState::OnSite | InspectionState::Recording => Ok(()),
+            other => Err(EvidenceError::NotCapturing { state: other.code().to_string() }),
+        }
+    }
+}
+
+/// Where ingest learns the state and site of an inspection. The app's implementation reads the
+/// stored inspection; tests and tools may supply their own.
+pub trait CaptureGuard: Send + Sync {
+    fn capture_gate(&self, conn: &Connection, keys: &Keyring, inspection_id: &str) -> Result<CaptureGate>;
+}
+
+/// Tunable thresholds for flags, and the streaming granularity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IngestPolicy {
+    pub location: LocationPolicy,
+    pub time: TimePolicy,
+    pub chunk_size: usize,
+}
+
+impl Default for IngestPolicy {
+    fn default() -> Self {
+        Self { location: LocationPolicy::default(), time: TimePolicy::default(), chunk_size: CHUNK_SIZE }
+    }
+}
+
+/// Cancels an ingest from another thread. Checked before every chunk and before each commit.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    fn check(&self) -> std::result::Result<(), EvidenceError> {
+        if self.is_cancelled() { Err(EvidenceError::Cancelled) } else { Ok(()) }
+    }
+}
+
+/// Bytes of the source sealed so far. Reported about every 1 % (and at least every 4 MiB), not
+/// per chunk, so a listener across the FFI is not flooded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IngestProgress {
+    pub done: u64,
+    pub total: u64,
+}
+
+/// What ingest sealed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestOutcome {
+    pub evidence_id: String,
+    pub manifest: EvidenceManifest,
+    pub has_thumbnail: bool,
+    /// True when this exact capture (same bytes, inspection and links) was sealed before, e.g. by an
+    /// attempt interrupted after its commit: nothing new was stored and the existing id is returned.
+    pub already_sealed: bool,
+    /// Whether the plaintext source was removed (false if it had been replaced or removal failed).
+    pub source_removed: bool,
+}
+
+/// Everything ingest needs from the app: the store, the device key and the inspection gate.
+pub struct IngestContext<'a> {
+    pub store: &'a Store,
+    pub signer: &'a dyn DeviceSigner,
+    pub guard: &'a dyn CaptureGuard,
+    pub policy: IngestPolicy,
+}
+
+/// Seals one capture. See the module documentation for the order of durability.
+pub fn ingest(
+    cx: &IngestContext<'_>,
+    req: &IngestRequest,
+    cancel: &CancelToken,
+    progress: &mut dyn FnMut(IngestProgress),
+) -> Result<IngestOutcome> {
+    req.validate()?;
+    let gate = cx.store.read(|conn, keys| cx.guard.capture_gate(conn, keys, &req.inspection_id))?;
+    gate.require_capturing()?;
+    let parent = match (&req.parent, &req.derivation) {
+        (Some(id), Some(how)) => Some(parent_ref(cx.store, req, id, how)?),
+        _ => None,
+    };
+    let public_key = cx.signer.public_key()?;
+    let device_key_id = key_id(&public_key)?;
+
+    let evidence_id = new_id()?;
+    let mut blobs = BlobCleanup { store: cx.store, ids: Vec::new() };
+    let original_blob = blob_id(&evidence_id);
+    let sealed = seal_original(cx.store, &original_blob, req, cx.policy.chunk_size, cancel, progress)?;
+    blobs.ids.push(original_blob.clone());
+
+    cancel.check()?;
+    let (exif, thumbnail) = read_back(cx.store, &original_blob, sealed.media, sealed.size)?;
+    let thumbnail_sha256 = thumbnail.as_ref().map(|t| hex(digest::digest(&digest::SHA256, t).as_ref()));
+    let thumbnail_blob_id = match thumbnail {
+        Some(bytes) => {
+            let id = format!("{original_blob}{THUMBNAIL_SUFFIX}");
+            seal_bytes(cx.store, &id, &bytes)?;
+            blobs.ids.push(id.clone());
+            Some(id)
+        }
+        None => None,
+    };
+
+    let manifest = build_manifest(
+        req,
+        &gate,
+        &cx.policy,
+        &evidence_id,
+        &sealed,
+        exif.as_ref(),
+        device_key_id,
+        parent,
+        thumbnail_sha256,
+    );
+    let payload = serde_json::to_value(&manifest)
+        .map_err(|e| EvidenceError::invalid("manifest", format!("cannot serialise: {e}")))?;
+    let envelope = SignedEnvelope::seal(&payload, cx.signer)?;
+
+    cancel.check()?;
+    let existing = cx.store.write(|tx, keys| {
+        // Re-check inside the write lock: the inspection may have moved on while we hashed.
+        cx.guard.capture_gate(tx, keys, &req.inspection_id)?.require_capturing()?;
+        if let Some(existing) = same_capture(tx, keys, req, &manifest.sha256)? {
+            return Ok(Some(existing));
+        }
+        rows::insert(
+            tx,
+            keys,
+            &NewEvidence {
+                id: &evidence_id,
+                inspection_id: &req.inspection_id,
+                item_id: req.item_id.as_deref(),
+                finding_id: req.finding_id.as_deref(),
+                parent_id: req.parent.as_deref(),
+                kind: req.kind,
+                media_type: sealed.media.mime(),
+                size: sealed.size,
+                sha256: &manifest.sha256,
+                blob_id: &original_blob,
+                thumbnail_blob_id: thumbnail_blob_id.as_deref(),
+                envelope: &envelope,
+            },
+        )?;
+        trail::append(tx, keys, &sealed_event(&manifest))?;
+        let deps: Vec<String> = req.parent.iter().cloned().collect();
+        outbox::enqueue(tx, OutboxKind::Evidence, &evidence_id, &deps)?;
+        Ok(None)
+    })?;
+
+    let outcome = match existing {
+        // Same capture already sealed: drop this attempt's blobs, return the stored item.
+        Some(existing) => {
+            let manifest = existing_manifest(cx.store, &existing)?;
+            let has_thumbnail = cx.store.read(|c, k| rows::get(c, k, &existing))?.thumbnail_blob_id.is_some();
+            IngestOutcome {
+                evidence_id: existing,
+                manifest,
+                has_thumbnail,
+                already_sealed: true,
+                source_removed: false,
+            }
+        }
+        None => {
+            blobs.ids.clear();
+            IngestOutcome {
+                evidence_id,
+                manifest,
+                has_thumbnail: thumbnail_blob_id.is_some(),
+                already_sealed: false,
+                source_removed: false,
+            }
+        }
+    };
+    drop(blobs);
+    let source_removed = remove_source(&req.source_path, &sealed.identity);
+    Ok(IngestOutcome { source_removed, ..outcome })
+}
+
+/// Removes vault blobs that no evidence row names: left by a crash between blob commit and row
+/// commit. Call once when the store opens, before any ingest can be running.
+pub fn sweep_orphan_blobs(store: &Store) -> Result<Vec<String>> {
+    let referenced = store.read(|conn, _| rows::referenced_blob_ids(conn))?;
+    let mut removed = Vec::new();
+    for id in store.vault().blob_ids()? {
+        if id.starts_with(BLOB_PREFIX) && !referenced.contains(&id) {
+            store.vault().remove(&id)?;
+            removed.push(id);
+        }
+    }
+    Ok(removed)
+}
+
+/// Identity of the source file as opened, so removal never hits a file put there since.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SourceIdentity {
+    #[cfg(unix)]
+    dev: u64,
+    #[cfg(unix)]
+    ino: u64,
+    len: u64,
+}
+
+impl SourceIdentity {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Self { dev: meta.dev(), ino: meta.ino(), len: meta.len() }
+        }
+        #[cfg(not(unix))]
+        {
+            Self { len: meta.len() }
+        }
+    }
+}
+
+struct SealedOriginal {
+    sha256: String,
+    size: u64,
+    media: MediaType,
+    identity: SourceIdentity,
+}
+
+/// Step 1 and 2: stream the source into the vault, hashing as it goes, and commit the blob.
+fn seal_original(
+    store: &Store,
+    blob_id: &str,
+    req: &IngestRequest,
+    chunk_size: usize,
+    cancel: &CancelToken,
+    progress: &mut dyn FnMut(IngestProgress),
+) -> Result<SealedOriginal> {
+    let path = &req.source_path;
+    let mut file = File::open(path).map_err(|e| EvidenceError::unreadable(path, e))?;
+    let meta = file.metadata().map_err(|e| EvidenceError::unreadable(path, e))?;
+    let identity = SourceIdentity::of(&meta);
+    let total = meta.len();
+    if total == 0 {
+        return Err(EvidenceError::EmptyFile.into());
+    }
+
+    let mut buf = vec![0u8; chunk_size.max(SNIFF_LEN)];
+    let first = read_full(&mut file, &mut buf).map_err(|e| EvidenceError::unreadable(path, e))?;
+    let media = MediaType::sniff(&buf[..first])?;
+    if !kind_accepts(req.kind, media) {
+        return Err(EvidenceError::KindMismatch { kind: req.kind.code(), media: media.label() }.into());
+    }
+
+    let pending = store.vault().begin(blob_id)?;
+    let mut encryptor = StreamEncryptor::new(&store.keys().stream, pending)?;
+    let mut sha = digest::Context::new(&digest::SHA256);
+    let mut jpeg = (media == MediaType::Jpeg).then(JpegStructure::new);
+    let step = (total / 100).clamp(1, 4 << 20);
+    let mut reported = 0u64;
+    let mut done = 0u64;
+    let mut n = first;
+    while n > 0 {
+        cancel.check()?;
+        let chunk = &buf[..n];
+        sha.update(chunk);
+        if let Some(j) = jpeg.as_mut() {
+            j.feed(chunk);
+        }
+        io::Write::write_all(&mut encryptor, chunk).map_err(|e| EvidenceError::storage("vault", e))?;
+        done += n as u64;
+        if done - reported >= step || done == total {
+            reported = done;
+            progress(IngestProgress { done, total: total.max(done) });
+        }
+        n = read_full(&mut file, &mut buf).map_err(|e| EvidenceError::unreadable(path, e))?;
+    }
+    if done != total {
+        return Err(source_changed(path, total, done).into());
+    }
+    // The path must still name the file we read: a camera app that replaced or deleted it means the
+    // platform's idea of "this capture" is no longer these bytes.
+    match std::fs::metadata(path) {
+        Ok(now) if SourceIdentity::of(&now) == identity => {}
+        _ => return Err(source_changed(path, total, done).into()),
+    }
+    if let Some(j) = jpeg {
+        j.finish()?;
+    }
+    let (pending, summary) = encryptor.finish().map_err(crypto_storage)?;
+    debug_assert_eq!(summary.plaintext_len, done);
+    cancel.check()?;
+    pending.commit().map_err(vault_storage)?;
+    Ok(SealedOriginal { sha256: hex(sha.finish().as_ref()), size: done, media, identity })
+}
+
+/// Step 3: EXIF and thumbnail from the sealed plaintext.
+fn read_back(
+    store: &Store,
+    blob_id: &str,
+    media: MediaType,
+    size: u64,
+) -> Result<(Option<ExifData>, Option<Vec<u8>>)> {
+    if !media.may_have_exif() {
+        return Ok((None, None));
+    }
+    let open = || -> Result<StreamDecryptor<File>> {
+        let file = store.vault().open_blob(blob_id)?;
+        Ok(StreamDecryptor::open(&store.keys().stream, file)?)
+    };
+    let exif = match read_exif_from(open()?, media) {
+        Ok(exif) => exif,
+        Err(ExifReadError::Evidence(e)) => return Err(e.into()),
+        Err(ExifReadError::Io(e)) => return Err(io_to_error(e)),
+    };
+    let orientation = exif.as_ref().and_then(|e| e.summary.orientation);
+    let embedded = exif.as_ref().and_then(|e| e.thumbnail.as_deref());
+    let full = || open().ok().map(|d| (BufReader::with_capacity(64 * 1024, d), size));
+    let thumbnail = make_thumbnail_from(embedded, full, media, orientation).map(|(bytes, _)| bytes);
+    Ok((exif, thumbnail))
+}
+
+/// Seals a small derived file (a thumbnail) as its own blob.
+fn seal_bytes(store: &Store, blob_id: &str, bytes: &[u8]) -> Result<()> {
+    let pending = store.vault().begin(blob_id)?;
+    let mut encryptor = StreamEncryptor::new(&store.keys().stream, pending)?;
+    io::Write::write_all(&mut encryptor, bytes).map_err(|e| EvidenceError::storage("vault", e))?;
+    let (pending, _) = encryptor.finish().map_err(crypto_storage)?;
+    pending.commit().map_err(vault_storage)?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_manifest(
+    req: &IngestRequest,
+    gate: &CaptureGate,
+    policy: &IngestPolicy,
+    evidence_id: &str,
+    sealed: &SealedOriginal,
+    exif: Option<&ExifData>,
+    device_key_id: String,
+    parent: Option<ParentRef>,
+    thumbnail_sha256: Option<String>,
+) -> EvidenceManifest {
+    let capture_time = req.clock.wall_utc();
+    let assessment =
+        location::assess(req.location.as_ref(), gate.site.as_ref(), capture_time, &policy.location);
+    let mut flags = assessment.flags;
+    let summary = exif.map(|e| &e.summary);
+    let exif_expected = req.kind == EvidenceKind::Photo && sealed.media.may_have_exif();
+    flags.extend(time::check_times(&req.clock, summary, exif_expected, gate.checked_out_at, &policy.time));
+    if let (Some(gps), Some(fix)) = (summary.and_then(|s| s.gps.as_ref()), req.location.as_ref()) {
+        let point = location::GeoPoint::new(gps.lat, gps.lon);
+        flags.extend(location::exif_position_check(point, gps.h_positioning_error_m, fix));
+    }
+    EvidenceManifest {
+        statement: MANIFEST_TYPE.to_owned(),
+        v: MANIFEST_VERSION,
+        evidence_id: evidence_id.to_owned(),
+        sha256: sealed.sha256.clone(),
+        size: sealed.size,
+        media_type: sealed.media,
+        kind: req.kind,
+        captured: req.clock.clone(),
+        location: req.location.clone(),
+        distance_to_site_m: assessment.distance_to_site_m,
+        exif: summary.cloned(),
+        supports_presence: assessment.supports_presence,
+        flags,
+        device_key_id,
+        operator: req.operator.clone(),
+        inspection_id: req.inspection_id.clone(),
+        item_id: req.item_id.clone(),
+        finding_id: req.finding_id.clone(),
+        parent,
+        thumbnail_sha256,
+        app_version: req.app_version.clone(),
+        core_version: CORE_VERSION.to_owned(),
+    }
+}
+
+fn sealed_event(m: &EvidenceManifest) -> DomainEvent {
+    DomainEvent::new(
+        format!("inspection:{}", m.inspection_id),
+        "evidence.sealed",
+        json!({
+            "evidence_id": m.evidence_id,
+            "sha256": m.sha256,
+            "size": m.size,
+            "media_type": m.media_type.mime(),
+            "kind": m.kind.code(),
+            "item_id": m.item_id,
+            "finding_id": m.finding_id,
+            "parent": m.parent.as_ref().map(|p| json!({"evidence_id": p.evidence_id, "sha256": p.sha256})),
+            "flags": m.flag_codes(),
+            "supports_presence": m.supports_presence,
+            "device_key_id": m.device_key_id,
+            "operator": m.operator,
+        }),
+    )
+}
+
+fn parent_ref(store: &Store, req: &IngestRequest, parent_id: &str, derivation: &str) -> Result<ParentRef> {
+    let parent = store.read(|c, k| rows::get(c, k, parent_id))?;
+    if parent.inspection_id != req.inspection_id {
+        return Err(EvidenceError::invalid("parent", "the original belongs to another inspection").into());
+    }
+    let manifest = manifest_of(&parent.envelope)?;
+    Ok(ParentRef { evidence_id: parent.id, sha256: manifest.sha256, derivation: derivation.to_owned() })
+}
+
+/// An existing item with the same bytes, inspection, links and parent.
+fn same_capture(
+    conn: &Connection,
+    keys: &Keyring,
+    req: &IngestRequest,
+    sha256: &str,
+) -> Result<Option<String>> {
+    for id in rows::find_by_sha256(conn, keys, &req.inspection_id, sha256)? {
+        let row = rows::get(conn, keys, &id)?;
+        if row.item_id == req.item_id && row.finding_id == req.finding_id && row.parent_id == req.parent {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
+fn existing_manifest(store: &Store, id: &str) -> Result<EvidenceManifest> {
+    let row = store.read(|c, k| rows::get(c, k, id))?;
+    manifest_of(&row.envelope)
+}
+
+/// The manifest inside an envelope (not verified here).
+pub(crate) fn manifest_of(envelope: &SignedEnvelope) -> Result<EvidenceManifest> {
+    serde_json::from_value(envelope.payload.clone())
+        .map_err(|e| EvidenceError::verification(format!("manifest format ({e})")).into())
+}
+
+/// Removes the source if the path still names the file that was sealed. Never an error: the
+/// evidence is sealed; a leftover plaintext copy is reported, not fatal.
+fn remove_source(path: &Path, identity: &SourceIdentity) -> bool {
+    match std::fs::metadata(path) {
+        Ok(meta) if SourceIdentity::of(&meta) == *identity => std::fs::remove_file(path).is_ok(),
+        _ => false,
+    }
+}
+
+/// Fills `buf` unless the file ends first; returns the bytes read (0 at the end).
+fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+fn source_changed(path: &Path, expected: u64, read: u64) -> EvidenceError {
+    EvidenceError::SourceChanged { path: path.display().to_string(), expected, read }
+}
+
+fn crypto_storage(e: CryptoError) -> crate::Error {
+    match e {
+        CryptoError::Io { path, source } => EvidenceError::Storage { path, source }.into(),
+        other => other.into(),
+    }
+}
+
+fn vault_storage(e: StoreError) -> crate::Error {
+    match e {
+        StoreError::VaultIo { path, source } => EvidenceError::storage(path, source).into(),
+        other => other.into(),
+    }
+}
+
+/// An I/O error reading a sealed blob back: a crypto failure surfaced through `Read` keeps its
+/// meaning (integrity), anything else is storage.
+fn io_to_error(e: io::Error) -> crate::Error {
+    if e.get_ref().is_some_and(|inner| inner.is::<CryptoError>()) {
+        let inner = e.into_inner().and_then(|b| b.downcast::<CryptoError>().ok());
+        if let Some(crypto) = inner {
+            return (*crypto).into();
+        }
+        return EvidenceError::verification("sealed blob").into();
+    }
+    EvidenceError::storage("vault", e).into()
+}
+
+/// Removes the listed blobs when dropped, unless the list was cleared: every early return after a
+/// blob commit leaves nothing behind.
+struct BlobCleanup<'a> {
+    store: &'a Store,
+    ids: Vec<String>,
+}
+
+impl Drop for BlobCleanup<'_> {
+    fn drop(&mut self) {
+        for id in &self.ids {
+            // Best effort: a blob that cannot be removed now is an orphan the next sweep removes.
+            let _ = self.store.vault().remove(id);
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Evidence as screens show it: list and detail read models, and decrypted copies for viewing.
+//!
+//! Plaintext exists on disk only under `<data dir>/view/`, only while a screen shows it, and only
+//! after its hash matched the signed manifest. A copy is a lease: [`release_view`] deletes it, and
+//! [`clear_views`] (at app start, and whenever the app leaves the foreground) deletes them all.
+
+use std::{
+    fs::{self, File, OpenOptions},
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use super::{
+    CaptureFlag, EvidenceError, EvidenceKind, EvidenceManifest, MediaType, ingest::manifest_of, verify,
+};
+use crate::{
+    Result,
+    crypto::stream::StreamDecryptor,
+    id::new_id,
+    store::{Store, evidence as rows, evidence::StoredEvidence},
+};
+
+/// The folder under the data directory that holds decrypted copies.
+pub const VIEW_DIR: &str = "view";
+
+/// One row of an inspection's evidence list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceListItem {
+    pub evidence_id: String,
+    pub item_id: Option<String>,
+    pub finding_id: Option<String>,
+    pub parent_id: Option<String>,
+    pub kind: EvidenceKind,
+    pub media_type: MediaType,
+    pub size: u64,
+    /// Device wall clock at capture, RFC 3339 with the device's offset.
+    pub captured_at: String,
+    pub flags: Vec<CaptureFlag>,
+    pub supports_presence: bool,
+    pub has_thumbnail: bool,
+}
+
+/// Everything known about one item, for its detail screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceDetail {
+    pub item: EvidenceListItem,
+    pub manifest: EvidenceManifest,
+    /// The signed envelope as stored (canonical JSON), for export and inspection.
+    pub envelope_json: String,
+}
+
+/// A decrypted copy for viewing. Delete it with [`release_view`] when the screen closes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewFile {
+    pub path: PathBuf,
+    pub media_type: MediaType,
+}
+
+pub fn list_for_inspection(store: &Store, inspection_id: &str) -> Result<Vec<EvidenceListItem>> {
+    let rows = store.read(|conn, keys| rows::list_for_inspection(conn, keys, inspection_id))?;
+    rows.iter().map(|row| list_item(row, &manifest_of(&row.envelope)?)).collect()
+}
+
+pub fn detail(store: &Store, evidence_id: &str) -> Result<EvidenceDetail> {
+    let row = store.read(|conn, keys| rows::get(conn, keys, evidence_id))?;
+    let manifest = manifest_of(&row.envelope)?;
+    Ok(EvidenceDetail {
+        item: list_item(&row, &manifest)?,
+        envelope_json: row.envelope.to_json_string()?,
+        manifest,
+    })
+}
+
+fn list_item(row: &StoredEvidence, manifest: &EvidenceManifest) -> Result<EvidenceListItem> {
+    let media_type = MediaType::from_mime(&row.media_type)
+        .ok_or_else(|| EvidenceError::verification(format!("media type of {}", row.id)))?;
+    Ok(EvidenceListItem {
+        evidence_id: row.id.clone(),
+        item_id: row.item_id.clone(),
+        finding_id: row.finding_id.clone(),
+        parent_id: row.parent_id.clone(),
+        kind: row.kind,
+        media_type,
+        size: row.size,
+        captured_at: manifest.captured.wall_clock.to_rfc3339(),
+        flags: manifest.flags.clone(),
+        supports_presence: manifest.supports_presence,
+        has_thumbnail: row.thumbnail_blob_id.is_some(),
+    })
+}
+
+/// Decrypts the original to a fresh file under `view/`, checking its hash against the manifest
+/// as it goes; a blob that fails leaves no file behind.
+pub fn open_for_viewing(store: &Store, evidence_id: &str) -> Result<ViewFile> {
+    let row = store.read(|conn, keys| rows::get(conn, keys, evidence_id))?;
+    let manifest = manifest_of(&row.envelope)?;
+    let name = format!("{}.{}", new_id()?, extension(manifest.media_type));
+    let path = decrypt_checked(store, &row.blob_id, &name, &manifest.sha256)?;
+    Ok(ViewFile { path, media_type: manifest.media_type })
+}
+
+/// The item's thumbnail as a JPEG file under `view/`, or `None` when it has none.
+pub fn thumbnail_for_viewing(store: &Store, evidence_id: &str) -> Result<Option<ViewFile>> {
+    let row = store.read(|conn, keys| rows::get(conn, keys, evidence_id))?;
+    let manifest = manifest_of(&row.envelope)?;
+    let (Some(blob), Some(sha)) = (&row.thumbnail_blob_id, &manifest.thumbnail_sha256) else {
+        return Ok(None);
+    };
+    let name = format!("{}.jpg", new_id()?);
+    let path = decrypt_checked(store, blob, &name, sha)?;
+    Ok(Some(ViewFile { path, media_type: MediaType::Jpeg }))
+}
+
+/// Deletes one viewing copy. Refuses paths outside `view/`, so a caller bug cannot delete evidence.
+pub fn release_view(store: &Store, path: &Path) -> Result<()> {
+    let dir = view_dir(store);
+    let inside = path.parent().is_some_and(|p| p == dir) && path.file_name().is_some();
+    if !inside {
+        return Err(EvidenceError::invalid("path", "not a viewing copy").into());
+    }
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(EvidenceError::storage(path, e).into()),
+    }
+}
+
+/// Deletes every viewing copy. Returns how many there were.
+pub fn clear_views(store: &Store) -> Result<usize> {
+    let dir = view_dir(store);
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(EvidenceError::storage(&dir, e).into()),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let path = entry.map_err(|e| EvidenceError::storage(&dir, e))?.path();
+        fs::remove_file(&path).map_err(|e| EvidenceError::storage(&path, e))?;
+        removed += 1;
+    }
+    Ok(removed)
+}
+
+fn view_dir(store: &Store) -> PathBuf {
+    store.dir().join(VIEW_DIR)
+}
+
+fn decrypt_checked(store: &Store, blob_id: &str, name: &str, expected_sha256: &str) -> Result<PathBuf> {
+    let dir = view_dir(store);
+    fs::create_dir_all(&dir).map_err(|e| EvidenceError::storage(&dir, e))?;
+    let path = dir.join(name);
+    let result = (|| -> Result<()> {
+        let file = store.vault().open_blob(blob_id)?;
+        let mut decryptor = StreamDecryptor::open(&store.keys().stream, file)?;
+        let out = private_file(&path).map_err(|e| EvidenceError::storage(&path, e))?;
+        let mut writer = verify::HashingWriter::new(std::io::BufWriter::with_capacity(256 * 1024, out));
+        decryptor.decrypt_to(&mut writer)?;
+        let (mut out, sha) = writer.finish();
+        out.flush().map_err(|e| EvidenceError::storage(&path, e))?;
+        if sha != expected_sha256 {
+            return Err(EvidenceError::verification("content hash").into());
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&path);
+        return Err(e);
+    }
+    Ok(path)
+}
+
+/// A new file readable by this app only.
+fn private_file(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+fn extension(media: MediaType) -> &'static str {
+    match media {
+        MediaType::Jpeg => "jpg",
+        MediaType::Png => "png",
+        MediaType::Heic => "heic",
+        MediaType::Mp4 => "mp4",
+        MediaType::Mov => "mov",
+        MediaType::ThreeGp => "3gp",
+        MediaType::M4a => "m4a",
+        MediaType::Aac => "aac",
+        MediaType::Amr => "amr",
+        MediaType::Wav => "wav",
+        MediaType::Mp3 => "mp3",
+        MediaType::Pdf => "pdf",
+    }
+}
