@@ -1,0 +1,97 @@
+// The generated Swift API against the real Rust core, with Swift implementations of the platform
+// services. Runs on macOS only (build-xcframework.sh first); on Linux, check.sh checks the bindings'
+// syntax and symbols instead. Written against bindings/ffi/src: Fieldseal.open, status,
+// deviceKeyId, devicePublicKey, signStatement, verifyStatement; KeyVault and DeviceSigner.
+
+import CryptoKit
+import FieldsealFFI
+import Foundation
+import XCTest
+
+/// Stands in for the Keychain adapter: AES-GCM under a key the "platform" keeps.
+final class MemoryKeyVault: KeyVault, @unchecked Sendable {
+    private let key = SymmetricKey(size: .bits256)
+
+    func wrapKey(key plain: Data) throws -> Data {
+        guard let sealed = try? AES.GCM.seal(plain, using: key).combined else {
+            throw PlatformError.Failed(reason: "AES-GCM seal failed")
+        }
+        return sealed
+    }
+
+    func unwrapKey(wrapped: Data) throws -> Data {
+        do {
+            return try AES.GCM.open(AES.GCM.SealedBox(combined: wrapped), using: key)
+        } catch {
+            throw PlatformError.Failed(reason: "not wrapped by this vault")
+        }
+    }
+}
+
+/// Stands in for the Secure Enclave adapter: P-256, answering in DER as SecKeyCreateSignature does.
+final class CryptoKitSigner: DeviceSigner, @unchecked Sendable {
+    private let key = P256.Signing.PrivateKey()
+
+    func publicKey() throws -> Data {
+        key.publicKey.x963Representation  // 0x04 ‖ x ‖ y, 65 bytes
+    }
+
+    func sign(message: Data) throws -> Data {
+        try key.signature(for: message).derRepresentation
+    }
+}
+
+final class FieldsealFFITests: XCTestCase {
+    private var dataDir: URL!
+
+    override func setUpWithError() throws {
+        dataDir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: dataDir)
+    }
+
+    func testOpenUsesTheSwiftSignerAsTheDeviceKey() throws {
+        let signer = CryptoKitSigner()
+        let fieldseal = try Fieldseal.open(dataDir: dataDir.path, keyVault: MemoryKeyVault(), signer: signer)
+        let status = try fieldseal.status()
+        XCTAssertEqual(status.deviceKeyId, try fieldseal.deviceKeyId())
+        XCTAssertEqual(status.deviceKeyId.count, 32)
+        XCTAssertEqual(try fieldseal.devicePublicKey(), try signer.publicKey())
+    }
+
+    func testStatementSignedInDERVerifiesAndOneChangedCharacterFails() async throws {
+        let signer = CryptoKitSigner()
+        let fieldseal = try Fieldseal.open(dataDir: dataDir.path, keyVault: MemoryKeyVault(), signer: signer)
+        let envelope = try await fieldseal.signStatement(
+            payloadJson: #"{"type":"test.statement","v":1,"text":"以上笔录属实"}"#)
+
+        let verified = try fieldseal.verifyStatement(envelopeJson: envelope, publicKey: try signer.publicKey())
+        XCTAssertEqual(verified.payloadType, "test.statement")
+        XCTAssertEqual(verified.keyId, try fieldseal.deviceKeyId())
+
+        let tampered = envelope.replacingOccurrences(of: "以上笔录属实", with: "以上笔录不实")
+        XCTAssertNotEqual(tampered, envelope)
+        XCTAssertThrowsError(try fieldseal.verifyStatement(envelopeJson: tampered, publicKey: try signer.publicKey())) {
+            guard case let FieldsealError.Integrity(code, _, _, _) = $0 else {
+                return XCTFail("expected Integrity, got \($0)")
+            }
+            XCTAssertEqual(code, "protocol.bad_signature")
+        }
+    }
+
+    func testReopeningWithAnotherVaultKeyFailsAsKeyUnavailable() throws {
+        let signer = CryptoKitSigner()
+        do {
+            let first = try Fieldseal.open(dataDir: dataDir.path, keyVault: MemoryKeyVault(), signer: signer)
+            _ = try first.status()
+        }
+        XCTAssertThrowsError(try Fieldseal.open(dataDir: dataDir.path, keyVault: MemoryKeyVault(), signer: signer)) {
+            guard case FieldsealError.KeyUnavailable = $0 else {
+                return XCTFail("expected KeyUnavailable, got \($0)")
+            }
+        }
+    }
+}
