@@ -2,10 +2,11 @@
 //!
 //! An item verifies when: its sealed manifest opens under its own row id (column AEAD); the
 //! envelope's ES256 signature verifies under the device's public key; the manifest names this row
-//! (id, inspection, links, kind, media type, size); the vault blob decrypts segment by segment
-//! (stream AEAD) to bytes whose length and SHA-256 are the manifest's; and the thumbnail, if any,
-//! decrypts to the bytes whose hash the manifest names. The AEAD alone would not catch a blob
-//! swapped for another item's (both decrypt under the vault key); the signed hash does.
+//! (id, inspection, links, kind, media type, size) and the key that signed it; the vault blob
+//! decrypts segment by segment (stream AEAD) to bytes whose length and SHA-256 are the manifest's;
+//! and the thumbnail, if any, decrypts to the bytes whose hash the manifest names. The AEAD alone
+//! would not catch a blob swapped for another item's (both decrypt under the vault key); the
+//! signed hash does.
 
 use std::io::{self, Write};
 
@@ -36,6 +37,7 @@ pub fn verify_item(store: &Store, evidence_id: &str, public_key: &[u8]) -> Resul
     let manifest = manifest_of(&row.envelope)?;
     let bound = manifest.statement == MANIFEST_TYPE
         && manifest.v == MANIFEST_VERSION
+        && manifest.device_key_id == row.envelope.key_id
         && manifest.evidence_id == row.id
         && manifest.inspection_id == row.inspection_id
         && manifest.item_id == row.item_id
