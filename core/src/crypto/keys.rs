@@ -74,7 +74,8 @@ impl SubKey {
         &self.0
     }
 
-    /// Builds a subkey from bytes (test vectors and key-vault internals only).
+    /// Builds a subkey from bytes, for pinned test vectors only.
+    #[cfg(test)]
     pub(crate) fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
         SubKey(Zeroizing::new(bytes))
     }
