@@ -90,7 +90,10 @@ impl DeviceSigner for SoftwareDeviceSigner {
 /// For the CLI, development builds and tests; a phone uses Keystore or the Keychain instead.
 #[uniffi::export]
 pub fn software_key_vault(key_file: String) -> Result<Arc<dyn KeyVault>, FieldsealError> {
-    guard(|| Ok(Arc::new(SoftwareVault(KeyFileVault::open_or_create(PathBuf::from(key_file)).map_err(into_error)?))))
+    guard(|| {
+        let vault = KeyFileVault::open_or_create(PathBuf::from(key_file)).map_err(into_error)?;
+        Ok(Arc::new(SoftwareVault(vault)) as Arc<dyn KeyVault>)
+    })
 }
 
 /// A software key vault whose wrapping key is derived from a passphrase (PBKDF2, slow on purpose).
@@ -104,7 +107,7 @@ pub fn software_passphrase_vault(passphrase: String) -> Arc<dyn KeyVault> {
 pub fn software_device_signer(vault: Arc<dyn KeyVault>, key_file: String) -> Result<Arc<dyn DeviceSigner>, FieldsealError> {
     guard(|| {
         let signer = SoftwareSigner::load_or_create(&PlatformKeyVault(vault), &PathBuf::from(key_file)).map_err(into_error)?;
-        Ok(Arc::new(SoftwareDeviceSigner(signer)))
+        Ok(Arc::new(SoftwareDeviceSigner(signer)) as Arc<dyn DeviceSigner>)
     })
 }
 
