@@ -173,3 +173,27 @@ fn generated_audio_and_video_are_sniffed() {
     assert_eq!(MediaType::sniff(&head[..64]).unwrap(), MediaType::Mp4);
     assert!(read_exif(&path, MediaType::Mp4).unwrap().is_none());
 }
+
+#[test]
+fn probe_reports_what_ingest_would_record_and_why_it_would_refuse() {
+    use fieldseal_core::evidence::probe::probe;
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = testmedia::photo_by(1);
+    let path = write(dir.path(), "xiaomi.jpg", &bytes);
+    let r = probe(&path).unwrap();
+    assert_eq!(r.media_type, Some("image/jpeg"));
+    assert_eq!(r.size, bytes.len() as u64);
+    assert_eq!(
+        r.sha256,
+        fieldseal_core::crypto::column::hex(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref())
+    );
+    assert_eq!(r.exif.as_ref().unwrap().make.as_deref(), Some("Xiaomi"));
+    assert!(r.gps_gcj02.is_some() && r.thumbnail == Some("exif") && r.refusal.is_none());
+    assert_eq!(std::fs::read(&path).unwrap(), bytes, "probe never changes the file");
+
+    let evil =
+        write(dir.path(), "evil.jpg", &testmedia::hostile_exif_photo(testmedia::ExifAttack::EntryCount));
+    assert_eq!(probe(&evil).unwrap().refusal.unwrap().code, "evidence.malicious_exif");
+    let text = write(dir.path(), "a.txt", b"plain text");
+    assert_eq!(probe(&text).unwrap().refusal.unwrap().code, "evidence.unsupported_media");
+}

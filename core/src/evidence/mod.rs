@@ -10,6 +10,7 @@
 //! - [`ingest`]: the sealing pipeline.
 //! - [`verify`]: end-to-end verification of a stored item.
 //! - [`view`]: list/detail read models and decrypted viewing copies.
+//! - [`probe`]: what ingest would record from a file, storing nothing (the CLI's `media probe`).
 
 mod error;
 pub mod exif;
@@ -18,6 +19,7 @@ pub mod ingest;
 pub mod location;
 pub mod manifest;
 pub mod media;
+pub mod probe;
 pub mod thumbnail;
 pub mod time;
 pub mod verify;
