@@ -1,0 +1,165 @@
+//! Evidence ingest figures (DESIGN.md §9), printed in one run:
+//! - 12 MP JPEG ingest median, with and without an EXIF thumbnail, beside ring's SHA-256 +
+//!   AES-256-GCM over the same bytes (goal: with a thumbnail, ≤ 3× that);
+//! - large video ingest throughput (goal ≥ 0.8 GB/s) and peak resident memory growth (goal ≤ 32 MiB).
+//!
+//! `cargo bench -p fieldseal-core --bench ingest`. Environment:
+//! `FIELDSEAL_BENCH_VIDEO_MB` (default 1024) sizes the video; `FIELDSEAL_BENCH_PHOTO_RUNS` (default 15).
+
+#[path = "../tests/support/testmedia.rs"]
+mod testmedia;
+
+use std::{
+    fs,
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use fieldseal_core::{
+    Result,
+    crypto::signer::SoftwareSigner,
+    crypto::software_vault::KeyFileVault,
+    evidence::{
+        CancelToken, CaptureClock, CaptureGate, CaptureGuard, EvidenceKind, GeoPoint, IngestContext,
+        IngestPolicy, IngestRequest, Site, ingest,
+    },
+    model::state::InspectionState,
+    store::{Keyring, Store},
+};
+use ring::{
+    aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey},
+    digest,
+};
+
+struct Recording;
+
+impl CaptureGuard for Recording {
+    fn capture_gate(&self, _: &rusqlite::Connection, _: &Keyring, _: &str) -> Result<CaptureGate> {
+        Ok(CaptureGate {
+            state: InspectionState::Recording,
+            site: Some(Site::Radius { center: GeoPoint::new(30.2741, 120.1551), radius_m: 300.0 }),
+            checked_out_at: None,
+        })
+    }
+}
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn request(source: &Path, kind: EvidenceKind) -> IngestRequest {
+    let now = chrono::Utc::now();
+    IngestRequest {
+        source_path: source.to_owned(),
+        inspection_id: "bench".into(),
+        item_id: None,
+        finding_id: None,
+        kind,
+        operator: "bench".into(),
+        location: None,
+        clock: CaptureClock {
+            wall_clock: now.fixed_offset(),
+            monotonic_ms: 1,
+            gnss_time: None,
+            server_offset_ms: None,
+        },
+        parent: None,
+        derivation: None,
+        app_version: "bench".into(),
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// ring SHA-256 plus AES-256-GCM in 64 KiB segments over `bytes`: the floor any sealing pays.
+fn hash_and_encrypt(bytes: &[u8], key: &LessSafeKey) -> Duration {
+    let started = Instant::now();
+    let hash = digest::digest(&digest::SHA256, bytes);
+    let mut segment = Vec::with_capacity(64 * 1024 + 16);
+    for (i, chunk) in bytes.chunks(64 * 1024).enumerate() {
+        segment.clear();
+        segment.extend_from_slice(chunk);
+        let mut nonce = [0u8; 12];
+        nonce[4..8].copy_from_slice(&(i as u32).to_be_bytes());
+        key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut segment)
+            .unwrap();
+        std::hint::black_box(&segment);
+    }
+    std::hint::black_box(hash);
+    started.elapsed()
+}
+
+fn memory_kib(field: &str) -> u64 {
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn main() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kek = KeyFileVault::open_or_create(tmp.path().join("kek")).unwrap();
+    let store = Store::open(tmp.path().join("data"), &kek).unwrap();
+    let signer = SoftwareSigner::load_or_create(&kek, &tmp.path().join("device.key")).unwrap();
+    let guard = Recording;
+    let cx = IngestContext { store: &store, signer: &signer, guard: &guard, policy: IngestPolicy::default() };
+    let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &[7u8; 32]).unwrap());
+    let runs = env_num("FIELDSEAL_BENCH_PHOTO_RUNS", 15).max(3) as usize;
+
+    println!("evidence ingest benchmark ({} photo runs)", runs);
+    for thumbnail in [true, false] {
+        let bytes = testmedia::photo_12mp(thumbnail);
+        let source = tmp.path().join("IMG_12MP.jpg");
+        let mut ingest_times = Vec::new();
+        let mut floor_times = Vec::new();
+        for _ in 0..runs {
+            fs::write(&source, &bytes).unwrap();
+            let started = Instant::now();
+            let out = ingest(&cx, &request(&source, EvidenceKind::Photo), &CancelToken::new(), &mut |_| {})
+                .unwrap();
+            ingest_times.push(started.elapsed());
+            assert!(out.has_thumbnail);
+            floor_times.push(hash_and_encrypt(&bytes, &key));
+        }
+        let (ingest_ms, floor_ms) = (ms(median(ingest_times)), ms(median(floor_times)));
+        println!(
+            "12 MP JPEG ({:.2} MB, {} EXIF thumbnail): ingest median {ingest_ms:.1} ms; SHA-256 + AES-GCM {floor_ms:.1} ms; ratio {:.1}×{}",
+            bytes.len() as f64 / 1e6,
+            if thumbnail { "with" } else { "without" },
+            ingest_ms / floor_ms,
+            if thumbnail { " (goal ≤ 3×)" } else { "" },
+        );
+    }
+
+    let video_mb = env_num("FIELDSEAL_BENCH_VIDEO_MB", 1024);
+    let source = tmp.path().join("VID_long.mp4");
+    testmedia::write_video_like(&source, video_mb << 20).unwrap();
+    let _ = fs::write("/proc/self/clear_refs", "5");
+    let rss_before = memory_kib("VmRSS:");
+    let started = Instant::now();
+    let out = ingest(&cx, &request(&source, EvidenceKind::Video), &CancelToken::new(), &mut |_| {}).unwrap();
+    let elapsed = started.elapsed();
+    let peak = memory_kib("VmHWM:");
+    let bytes = out.manifest.size as f64;
+    println!(
+        "video {video_mb} MiB: ingest {:.2} s, {:.2} GB/s (goal ≥ 0.8); peak RSS growth {:.1} MiB (goal ≤ 32)",
+        elapsed.as_secs_f64(),
+        bytes / elapsed.as_secs_f64() / 1e9,
+        peak.saturating_sub(rss_before) as f64 / 1024.0,
+    );
+    let floor_bytes = vec![0x5Au8; 64 << 20];
+    let floor = hash_and_encrypt(&floor_bytes, &key);
+    println!(
+        "machine floor: ring SHA-256 + AES-256-GCM {:.2} GB/s in memory",
+        floor_bytes.len() as f64 / floor.as_secs_f64() / 1e9
+    );
+}
