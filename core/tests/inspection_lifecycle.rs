@@ -6,8 +6,8 @@ use fieldseal_core::{
     Error,
     checklist::{AnswerValue, EvidenceKind, ResultCode},
     model::{
-        AbortReason, CheckOut, DomainError, FindingCategory, Handling, HeaderField, InspectionState as S, ItemState,
-        NewFinding, ProblemAction, ProblemState, checklist_view, task_list,
+        AbortReason, CheckOut, DomainError, FindingCategory, Handling, HeaderField, InspectionState as S,
+        ItemState, NewFinding, ProblemAction, ProblemState, checklist_view, task_list,
     },
 };
 use inspection_support::*;
@@ -28,9 +28,12 @@ fn rule(err: &Error) -> String {
 fn whole_inspection_from_draft_to_closed_on_site_with_a_deadline_finding() {
     let mut events = Vec::new();
     let reg = register();
-    let (mut i, e) =
-        fieldseal_core::model::Inspection::create("insp-A", task("ent-thermal", "tpl.thermal-power.permit"), t("08:00"))
-            .unwrap();
+    let (mut i, e) = fieldseal_core::model::Inspection::create(
+        "insp-A",
+        task("ent-thermal", "tpl.thermal-power.permit"),
+        t("08:00"),
+    )
+    .unwrap();
     events.extend(e);
     events.extend(i.approve("科长 审批", t("08:05")).unwrap());
     events.extend(i.schedule(date(DAY), t("08:06")).unwrap());
@@ -53,7 +56,10 @@ fn whole_inspection_from_draft_to_closed_on_site_with_a_deadline_finding() {
                 description: "2#锅炉烟囱未设置排放口标志牌".into(),
                 legal_basis: vec![],
                 evidence_ids: vec!["ev-photo-1".into()],
-                handling: Handling::RectifyByDeadline { measures: "按GB 15562.1设置标志牌".into(), deadline: date("2025-04-17") },
+                handling: Handling::RectifyByDeadline {
+                    measures: "按GB 15562.1设置标志牌".into(),
+                    deadline: date("2025-04-17"),
+                },
             },
             t("09:25"),
         )
@@ -71,7 +77,10 @@ fn whole_inspection_from_draft_to_closed_on_site_with_a_deadline_finding() {
 
     // The problem is followed up after the visit.
     for action in [
-        ProblemAction::IssueOrder { order_no: "泰环责改〔2025〕31号".into(), facts: "2#烟囱未设标志牌".into() },
+        ProblemAction::IssueOrder {
+            order_no: "泰环责改〔2025〕31号".into(),
+            facts: "2#烟囱未设标志牌".into(),
+        },
         ProblemAction::Serve { served_on: date("2025-03-19") },
         ProblemAction::SubmitProof { evidence_ids: vec!["ev-proof-1".into()] },
         ProblemAction::MarkRecheckDue,
@@ -164,8 +173,12 @@ fn device_failure_suspends_and_resumes_where_it_was() {
 #[test]
 fn abort_needs_a_reason_and_ends_the_inspection() {
     let mut i = ready(&["insp-001", "insp-002"]);
-    assert_eq!(rule(&i.abort(AbortReason::EntryRefused, "", &[], t("09:00")).unwrap_err()), "abort.reason.missing");
-    i.abort(AbortReason::EntryRefused, "门卫拒绝执法人员进入厂区", &["ev-video-gate".into()], t("09:00")).unwrap();
+    assert_eq!(
+        rule(&i.abort(AbortReason::EntryRefused, "", &[], t("09:00")).unwrap_err()),
+        "abort.reason.missing"
+    );
+    i.abort(AbortReason::EntryRefused, "门卫拒绝执法人员进入厂区", &["ev-video-gate".into()], t("09:00"))
+        .unwrap();
     assert_eq!(i.state(), S::Aborted);
     assert!(i.check_in(check_in_at(t("09:05"))).is_err());
     assert!(i.next_step_blockers().is_empty());
@@ -179,7 +192,9 @@ fn changing_an_answer_needs_a_reason_and_keeps_the_earlier_one() {
     assert!(i.set_answer("permit.valid", pass.clone(), "insp-001", None, t("09:11")).unwrap().is_empty());
     let err = i.set_answer("permit.valid", fail(), "insp-001", None, t("09:12")).unwrap_err();
     assert_eq!(rule(&err), "answer.change.reason_required");
-    let events = i.set_answer("permit.valid", fail(), "insp-002", Some("核对副本发现许可证已过期"), t("09:13")).unwrap();
+    let events = i
+        .set_answer("permit.valid", fail(), "insp-002", Some("核对副本发现许可证已过期"), t("09:13"))
+        .unwrap();
     assert_eq!(events[0].kind, "inspection.answer_changed");
     assert_eq!(events[0].payload["reason"], "核对副本发现许可证已过期");
     assert_eq!(events[0].payload["previous"]["code"], "pass");
@@ -211,12 +226,17 @@ fn findings_need_a_failed_item_and_a_deadline_after_the_visit() {
         evidence_ids: vec![],
         handling,
     };
-    let deadline = |d: &str| Handling::RectifyByDeadline { measures: "申请延续".into(), deadline: date(d) };
-    assert_eq!(rule(&i.add_finding(new(deadline("2025-04-01")), t("09:10")).unwrap_err()), "finding.item_not_failed");
+    let deadline =
+        |d: &str| Handling::RectifyByDeadline { measures: "申请延续".into(), deadline: date(d) };
+    assert_eq!(
+        rule(&i.add_finding(new(deadline("2025-04-01")), t("09:10")).unwrap_err()),
+        "finding.item_not_failed"
+    );
     i.set_answer("permit.valid", fail(), "insp-001", None, t("09:10")).unwrap();
     let err = i.add_finding(new(deadline(DAY)), t("09:11")).unwrap_err();
     assert_eq!(rule(&err), "handling.deadline.not_after_inspection");
-    let err = i.add_finding(new(Handling::NoPenalty { eligibility_basis: "".into() }), t("09:11")).unwrap_err();
+    let err =
+        i.add_finding(new(Handling::NoPenalty { eligibility_basis: "".into() }), t("09:11")).unwrap_err();
     assert_eq!(rule(&err), "handling.no_penalty.basis_missing");
     assert!(i.findings().is_empty());
     i.add_finding(new(deadline("2025-04-01")), t("09:12")).unwrap();
@@ -244,8 +264,12 @@ fn fix_on_site_must_be_verified_by_an_after_photo_before_signature() {
     answer_all_passing(&mut i);
     let blockers: Vec<_> = i.signature_blockers().into_iter().map(|b| b.rule).collect();
     assert_eq!(blockers, vec!["finding.fix_unverified"]);
-    i.advance_problem(&id, &ProblemAction::VerifyFixedOnSite { after_photo_evidence_id: "ev-after-7".into() }, t("09:40"))
-        .unwrap();
+    i.advance_problem(
+        &id,
+        &ProblemAction::VerifyFixedOnSite { after_photo_evidence_id: "ev-after-7".into() },
+        t("09:40"),
+    )
+    .unwrap();
     i.submit_for_signature(t("10:00")).unwrap();
 }
 
@@ -290,7 +314,10 @@ fn after_signing_the_content_is_immutable() {
     let before = i.clone();
     let err = i.set_answer("permit.valid", fail(), "insp-001", Some("x"), t("10:15")).unwrap_err();
     assert_eq!(rule(&err), "inspection.immutable_after_signing");
-    assert_eq!(rule(&i.set_header(HeaderField::Place, "x", t("10:15")).unwrap_err()), "inspection.immutable_after_signing");
+    assert_eq!(
+        rule(&i.set_header(HeaderField::Place, "x", t("10:15")).unwrap_err()),
+        "inspection.immutable_after_signing"
+    );
     assert!(i.set_evidence_count("permit.valid", EvidenceKind::Photo, 3).is_err());
     assert!(i.return_to_recording("x", t("10:16")).is_err());
     assert_eq!(i, before);
@@ -312,10 +339,55 @@ fn read_models_show_item_states_progress_and_reasons() {
     i.set_evidence_count("outlet.sign#DA001", EvidenceKind::Photo, 1).unwrap();
     assert_eq!(checklist_view(&i).sections[1].items[0].state, ItemState::NeedsFinding);
     assert_eq!(view.progress.answered, 1);
-    assert_eq!((view.progress.required, view.progress.visible), (17, 18), "hidden CEMS problem types and the optional remark");
+    assert_eq!(
+        (view.progress.required, view.progress.visible),
+        (17, 18),
+        "hidden CEMS problem types and the optional remark"
+    );
     assert!(view.blockers.iter().any(|b| b.rule == "item.unanswered"));
     let rows = task_list(&[i.clone()]);
     assert_eq!(rows[0].enterprise_name, "泰州华宁热电有限公司");
     assert_eq!(rows[0].state_zh, "检查记录中");
     assert!(rows[0].key_polluter);
+}
+
+#[test]
+fn the_team_changes_on_site_only_after_a_recusal_request() {
+    let reg = register();
+    let mut i = recording();
+    i.suspend("平板死机", t("09:10")).unwrap();
+    let err = i.assign_inspectors(&reg, &["insp-001".into(), "insp-005".into()], t("09:11")).unwrap_err();
+    assert_eq!(rule(&err), "team.change_on_site");
+}
+
+#[test]
+fn evidence_listed_for_signature_cannot_shrink_until_back_in_recording() {
+    let mut i = recording();
+    fill_header(&mut i);
+    answer_all_passing(&mut i);
+    i.submit_for_signature(t("10:00")).unwrap();
+    let err = i.set_evidence_count("facility.running#TF-SCR", EvidenceKind::Photo, 0).unwrap_err();
+    assert_eq!(rule(&err), "evidence.shrinks_pending_signature");
+    i.set_evidence_count("facility.running#TF-SCR", EvidenceKind::Photo, 2).unwrap();
+    i.return_to_recording("当事人要求删除误拍照片", t("10:05")).unwrap();
+    i.set_evidence_count("facility.running#TF-SCR", EvidenceKind::Photo, 0).unwrap();
+    assert_eq!(rule(&i.submit_for_signature(t("10:10")).unwrap_err()), "item.evidence_missing");
+}
+
+#[test]
+fn a_device_failure_while_pending_signature_resumes_into_recording_if_something_lapsed() {
+    let mut i = recording();
+    fill_header(&mut i);
+    answer_all_passing(&mut i);
+    i.submit_for_signature(t("10:00")).unwrap();
+    i.suspend("平板死机", t("10:01")).unwrap();
+    i.resume(t("10:20")).unwrap();
+    assert_eq!(i.state(), S::PendingSignature, "nothing lapsed");
+    let mut json = serde_json::to_value(&i).unwrap();
+    json["state"] = serde_json::json!("suspended");
+    json["suspension"] = serde_json::json!({ "reason": "device_failure", "note": "x", "from": "pending_signature", "at": "2025-03-18T10:30:00+08:00" });
+    json["header"]["place"] = serde_json::json!("");
+    let mut lapsed: fieldseal_core::model::Inspection = serde_json::from_value(json).unwrap();
+    lapsed.resume(t("10:40")).unwrap();
+    assert_eq!(lapsed.state(), S::Recording);
 }

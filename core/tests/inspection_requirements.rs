@@ -12,7 +12,9 @@ use inspection_support::*;
 
 fn rules(err: &Error) -> Vec<String> {
     match err {
-        Error::Domain(DomainError::Blocked { blockers, .. }) => blockers.iter().map(|b| b.rule.clone()).collect(),
+        Error::Domain(DomainError::Blocked { blockers, .. }) => {
+            blockers.iter().map(|b| b.rule.clone()).collect()
+        }
         Error::Domain(d) => vec![d.rule()],
         Error::Checklist(c) => vec![c.rule().to_owned()],
         other => vec![other.to_string()],
@@ -42,12 +44,16 @@ fn req1_inspection_cannot_start_with_one_inspector() {
 fn req1_inspection_cannot_start_when_a_certificate_expired_by_the_visit_day() {
     // Scheduled for the last valid day of insp-002's certificate, but the team arrives a day late.
     let reg = register();
-    let (mut i, _) =
-        Inspection::create("insp-late", task("ent-thermal", "tpl.thermal-power.permit"), at("2026-05-20T08:00:00+08:00"))
-            .unwrap();
+    let (mut i, _) = Inspection::create(
+        "insp-late",
+        task("ent-thermal", "tpl.thermal-power.permit"),
+        at("2026-05-20T08:00:00+08:00"),
+    )
+    .unwrap();
     i.approve("科长", at("2026-05-20T08:01:00+08:00")).unwrap();
     i.schedule(date("2026-05-31"), at("2026-05-20T08:02:00+08:00")).unwrap();
-    i.assign_inspectors(&reg, &["insp-001".into(), "insp-002".into()], at("2026-05-20T08:03:00+08:00")).unwrap();
+    i.assign_inspectors(&reg, &["insp-001".into(), "insp-002".into()], at("2026-05-20T08:03:00+08:00"))
+        .unwrap();
     i.prepare_offline(&reg, &thermal(), at("2026-05-20T08:04:00+08:00")).unwrap();
     let err = i.check_in(check_in_at(at("2026-06-01T09:00:00+08:00"))).unwrap_err();
     assert_eq!(rules(&err), vec!["certificate.expired"]);
@@ -57,7 +63,8 @@ fn req1_inspection_cannot_start_when_a_certificate_expired_by_the_visit_day() {
 #[test]
 fn req1_expired_uncertified_or_repeated_inspectors_cannot_join_the_team() {
     let reg = register();
-    let (mut i, _) = Inspection::create("x", task("ent-thermal", "tpl.thermal-power.permit"), t("08:00")).unwrap();
+    let (mut i, _) =
+        Inspection::create("x", task("ent-thermal", "tpl.thermal-power.permit"), t("08:00")).unwrap();
     for (team, rule) in [
         (vec!["insp-001", "insp-003"], "certificate.expired"),
         (vec!["insp-001", "asst-001"], "certificate.not_certified"),
@@ -142,7 +149,10 @@ fn req3_not_checked_needs_a_reason() {
     let err = i.set_answer("permit.valid", no_reason, "insp-001", None, t("09:10")).unwrap_err();
     assert_eq!(rules(&err), vec!["answer.not_checked.reason_required"]);
     assert!(i.answer("permit.valid").is_none());
-    let with_reason = AnswerValue::Result { code: ResultCode::NotChecked, reason: Some("企业负责人无法提供许可证正本".into()) };
+    let with_reason = AnswerValue::Result {
+        code: ResultCode::NotChecked,
+        reason: Some("企业负责人无法提供许可证正本".into()),
+    };
     i.set_answer("permit.valid", with_reason, "insp-001", None, t("09:11")).unwrap();
 }
 
@@ -195,7 +205,8 @@ fn req11_inspection_carries_template_and_register_versions_and_hashes() {
 fn req11_a_changed_register_is_told_apart_even_under_the_same_version() {
     let text = std::fs::read_to_string(examples().join("register.json")).unwrap();
     let a = fieldseal_core::model::RegisterSnapshot::from_json(&text).unwrap();
-    let b = fieldseal_core::model::RegisterSnapshot::from_json(&text.replace("永定东路88号", "永定东路98号")).unwrap();
+    let b = fieldseal_core::model::RegisterSnapshot::from_json(&text.replace("永定东路88号", "永定东路98号"))
+        .unwrap();
     assert_eq!(a.version(), b.version());
     assert_ne!(a.content_hash(), b.content_hash());
     let ca = fieldseal_core::checklist::expand(&thermal(), &a, "ent-thermal").unwrap();
@@ -206,7 +217,8 @@ fn req11_a_changed_register_is_told_apart_even_under_the_same_version() {
 #[test]
 fn req11_preparing_offline_records_the_versions_in_the_trail() {
     let reg = register();
-    let (mut i, _) = Inspection::create("v", task("ent-thermal", "tpl.thermal-power.permit"), t("08:00")).unwrap();
+    let (mut i, _) =
+        Inspection::create("v", task("ent-thermal", "tpl.thermal-power.permit"), t("08:00")).unwrap();
     i.approve("科长", t("08:01")).unwrap();
     i.schedule(date(DAY), t("08:02")).unwrap();
     let events = i.prepare_offline(&reg, &thermal(), t("08:03")).unwrap();

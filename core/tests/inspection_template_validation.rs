@@ -66,7 +66,10 @@ fn circular_conditions_name_every_item_on_the_cycle() {
 #[test]
 fn duplicate_item_and_section_ids() {
     let mut t = template(vec![item("a", json!({ "type": "result" })), item("a", json!({ "type": "text" }))]);
-    t["sections"].as_array_mut().unwrap().push(json!({ "id": "s1", "title": "again", "items": [item("z", json!({ "type": "date" }))] }));
+    t["sections"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "id": "s1", "title": "again", "items": [item("z", json!({ "type": "date" }))] }));
     let p = problems(&t);
     assert!(p.iter().any(|p| p.item == "a" && p.rule == "item.id.duplicate"), "{p:?}");
     assert!(p.iter().any(|p| p.item == "section:s1" && p.rule == "section.id.duplicate_or_empty"), "{p:?}");
@@ -82,7 +85,10 @@ fn number_limits_min_greater_than_max() {
 fn choice_without_options_and_with_duplicate_options() {
     let t = template(vec![
         item("c1", json!({ "type": "single_choice", "options": [] })),
-        item("c2", json!({ "type": "multiple_choice", "options": [{ "value": "x", "label": "X" }, { "value": "x", "label": "X2" }] })),
+        item(
+            "c2",
+            json!({ "type": "multiple_choice", "options": [{ "value": "x", "label": "X" }, { "value": "x", "label": "X2" }] }),
+        ),
     ]);
     assert_eq!(rules_for(&t, "c1"), vec!["answer.choice.no_options"]);
     assert_eq!(rules_for(&t, "c2"), vec!["answer.choice.option.duplicate"]);

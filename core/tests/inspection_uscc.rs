@@ -48,9 +48,9 @@ fn invalid_codes_fail_with_the_rule_they_break() {
         ("", "uscc.length"),
         ("91321200MA1MXY3K7Q", "uscc.check_character"),
         ("914403001922038217", "uscc.check_character"),
-        ("91321200MI1MXY3K7R", "uscc.alphabet"), // I is excluded
-        ("91321200MA1MXY3KOR", "uscc.alphabet"), // O is excluded
-        ("91321200ma1mxy3k7r", "uscc.alphabet"), // lowercase
+        ("91321200MI1MXY3K7R", "uscc.alphabet"),  // I is excluded
+        ("91321200MA1MXY3KOR", "uscc.alphabet"),  // O is excluded
+        ("91321200ma1mxy3k7r", "uscc.alphabet"),  // lowercase
         ("９1321200MA1MXY3K7R", "uscc.alphabet"), // full-width digit
         ("B1321200MA1MXY3K7R", "uscc.authority"),
         ("95321200MA1MXY3K7R", "uscc.entity_type"),

@@ -105,6 +105,14 @@ impl Inspection {
             if !known {
                 return Err(DomainError::NotFound { what: format!("item {item_id}") }.into());
             }
+            // What the parties are about to sign lists this evidence: it may grow, not shrink.
+            if i.state == S::PendingSignature && count < i.evidence_count(item_id, kind) {
+                return Err(DomainError::not_allowed(
+                    "evidence.shrinks_pending_signature",
+                    "return to recording before unlinking evidence",
+                )
+                .into());
+            }
             i.evidence_counts.entry(item_id.to_owned()).or_default().insert(kind, count);
             Ok(())
         })

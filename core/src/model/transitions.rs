@@ -71,6 +71,16 @@ impl Inspection {
                 "assign_inspectors",
                 &[S::Draft, S::Approved, S::Scheduled, S::ReadyOffline, S::Suspended],
             )?;
+            // On site the team changes only to replace an inspector whose recusal was requested.
+            if i.state == S::Suspended
+                && i.suspension.as_ref().is_none_or(|s| s.reason != SuspendReason::RecusalRequested)
+            {
+                return Err(DomainError::not_allowed(
+                    "team.change_on_site",
+                    "the team can change on site only after a recusal request",
+                )
+                .into());
+            }
             if ids.is_empty() {
                 return Err(DomainError::TooFewInspectors { found: 0 }.into());
             }
@@ -294,6 +304,14 @@ impl Inspection {
                 );
             };
             let to = match s.reason {
+                // A record already offered for signature goes back to recording if anything it needs
+                // is no longer in place (a certificate expired overnight, say).
+                SuspendReason::DeviceFailure
+                    if s.from == S::PendingSignature && !i.signature_blockers().is_empty() =>
+                {
+                    i.header.ended_at = None;
+                    S::Recording
+                }
                 SuspendReason::DeviceFailure => s.from,
                 SuspendReason::RecusalRequested => {
                     let against = i.recusal.as_ref().and_then(|r| r.against_inspector_id.clone());
