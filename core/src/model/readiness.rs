@@ -196,7 +196,7 @@ impl Inspection {
                 Message::new("尚未记录亮证。", "Showing the credentials has not been recorded."),
             ));
         }
-        if !self.recusal.as_ref().is_some_and(|r| !r.requested) {
+        if self.recusal.as_ref().is_none_or(|r| r.requested) {
             out.push(Blocker::new(
                 "recusal.not_answered",
                 None,

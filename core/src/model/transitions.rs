@@ -260,7 +260,7 @@ impl Inspection {
                 )
                 .into());
             }
-            if !i.recusal.as_ref().is_some_and(|r| !r.requested) {
+            if i.recusal.as_ref().is_none_or(|r| r.requested) {
                 return Err(DomainError::not_allowed(
                     "recusal.not_answered",
                     "ask and record the recusal question",
