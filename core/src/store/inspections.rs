@@ -1,1 +1,367 @@
-//! Persistence for inspections (being written by its owner).
+//! Persistence of the register, checklist templates and inspections (with findings).
+//!
+//! Writes take the caller's `&Transaction`, so one [`super::Store::write`] makes a whole operation
+//! atomic: an inspection's new state, its findings index and its trail events commit together or
+//! not at all. Personal data is sealed with the column key, with `table:version:id` as context, so a
+//! sealed value moved to another row does not open. Events reach the trail only through
+//! [`append_events`].
+
+use chrono::{SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::{Serialize, de::DeserializeOwned};
+
+use super::{Keyring, StoreError};
+use crate::{
+    Result,
+    checklist::Template,
+    model::{
+        DomainError, Enterprise, Handling, Inspection, Inspector, Permit, Register, RegisterSnapshot,
+        TaskRow, register::content_hash, task_list,
+    },
+    trail::DomainEvent,
+};
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn seal<T: Serialize>(keys: &Keyring, context: &str, value: &T) -> Result<Vec<u8>> {
+    let json = serde_json::to_vec(value)
+        .map_err(|e| StoreError::Corrupt { what: context.to_owned(), reason: e.to_string() })?;
+    Ok(keys.column.seal(context, &json)?)
+}
+
+fn open<T: DeserializeOwned>(keys: &Keyring, context: &str, sealed: &[u8]) -> Result<T> {
+    let json = keys.column.open(context, sealed)?;
+    serde_json::from_slice(&json)
+        .map_err(|e| StoreError::Corrupt { what: context.to_owned(), reason: e.to_string() }.into())
+}
+
+fn parse<T: DeserializeOwned>(what: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt { what: what.to_owned(), reason: e.to_string() }.into())
+}
+
+/// The one place domain events enter the trail, in the caller's transaction.
+pub fn append_events(tx: &Transaction<'_>, keys: &Keyring, events: &[DomainEvent]) -> Result<()> {
+    for event in events {
+        crate::trail::append(tx, keys, event)?;
+    }
+    Ok(())
+}
+
+// ---- register ----
+
+/// Stores a register snapshot. Storing the same version again is a no-op when the content is the
+/// same and refused when it differs: a version names exactly one content (requirement 11).
+pub fn save_register(tx: &Transaction<'_>, keys: &Keyring, snapshot: &RegisterSnapshot) -> Result<()> {
+    let version = snapshot.version();
+    let stored: Option<String> = tx
+        .query_row("SELECT content_hash FROM registers WHERE version = ?1", [version], |r| r.get(0))
+        .optional()
+        .map_err(StoreError::sql("read register version"))?;
+    match stored {
+        Some(hash) if hash == snapshot.content_hash() => return Ok(()),
+        Some(_) => {
+            return Err(DomainError::not_allowed(
+                "register.version_conflict",
+                format!("register version {version} is already stored with different content"),
+            )
+            .into());
+        }
+        None => {}
+    }
+    let reg = snapshot.register();
+    tx.execute(
+        "INSERT INTO registers (version, content_hash, published_at, loaded_at) VALUES (?1, ?2, ?3, ?4)",
+        params![version, snapshot.content_hash(), reg.published_at, now()],
+    )
+    .map_err(StoreError::sql("save register"))?;
+    for (pos, i) in reg.inspectors.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO register_inspectors (register_version, position, id, certificate_lookup, certified, valid_from, valid_until, record_enc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                version,
+                pos as i64,
+                i.id,
+                keys.lookup.hash("certificate_no", i.certificate_no.trim()),
+                i.certified,
+                i.valid_from.to_string(),
+                i.valid_until.to_string(),
+                seal(keys, &format!("register_inspectors:{version}:{}", i.id), i)?
+            ],
+        )
+        .map_err(StoreError::sql("save register inspector"))?;
+    }
+    for (pos, e) in reg.enterprises.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO register_enterprises (register_version, position, id, uscc, key_polluter, positive_list, record_enc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                version,
+                pos as i64,
+                e.id,
+                e.uscc,
+                e.key_polluter,
+                e.positive_list,
+                seal(keys, &format!("register_enterprises:{version}:{}", e.id), e)?
+            ],
+        )
+        .map_err(StoreError::sql("save register enterprise"))?;
+    }
+    for (pos, p) in reg.permits.iter().enumerate() {
+        let record = serde_json::to_string(p)
+            .map_err(|e| StoreError::Corrupt { what: "permit".into(), reason: e.to_string() })?;
+        tx.execute(
+            "INSERT INTO register_permits (register_version, position, id, enterprise_id, permit_no, record)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![version, pos as i64, p.id, p.enterprise_id, p.permit_no, record],
+        )
+        .map_err(StoreError::sql("save register permit"))?;
+    }
+    Ok(())
+}
+
+/// Loads a stored register and proves it is the one stored: the recomputed hash must match.
+pub fn load_register(conn: &Connection, keys: &Keyring, version: &str) -> Result<RegisterSnapshot> {
+    let row: Option<(String, String)> = conn
+        .query_row("SELECT content_hash, published_at FROM registers WHERE version = ?1", [version], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()
+        .map_err(StoreError::sql("read register"))?;
+    let (hash, published_at) =
+        row.ok_or_else(|| StoreError::NotFound { what: format!("register {version}") })?;
+
+    let sealed_rows = |sql: &str, what: &'static str| -> Result<Vec<(String, Vec<u8>)>> {
+        let mut stmt = conn.prepare(sql).map_err(StoreError::sql(what))?;
+        let rows = stmt
+            .query_map([version], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(StoreError::sql(what))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::sql(what))?;
+        Ok(rows)
+    };
+    let inspectors = sealed_rows(
+        "SELECT id, record_enc FROM register_inspectors WHERE register_version = ?1 ORDER BY position",
+        "read register inspectors",
+    )?
+    .into_iter()
+    .map(|(id, sealed)| open::<Inspector>(keys, &format!("register_inspectors:{version}:{id}"), &sealed))
+    .collect::<Result<Vec<_>>>()?;
+    let enterprises = sealed_rows(
+        "SELECT id, record_enc FROM register_enterprises WHERE register_version = ?1 ORDER BY position",
+        "read register enterprises",
+    )?
+    .into_iter()
+    .map(|(id, sealed)| open::<Enterprise>(keys, &format!("register_enterprises:{version}:{id}"), &sealed))
+    .collect::<Result<Vec<_>>>()?;
+    let mut stmt = conn
+        .prepare("SELECT record FROM register_permits WHERE register_version = ?1 ORDER BY position")
+        .map_err(StoreError::sql("read register permits"))?;
+    let permits = stmt
+        .query_map([version], |r| r.get::<_, String>(0))
+        .map_err(StoreError::sql("read register permits"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(StoreError::sql("read register permits"))?
+        .iter()
+        .map(|text| parse::<Permit>("permit", text))
+        .collect::<Result<Vec<_>>>()?;
+
+    let register = Register { version: version.to_owned(), published_at, inspectors, enterprises, permits };
+    let corrupt = |reason: String| StoreError::Corrupt { what: format!("register {version}"), reason };
+    let snapshot = RegisterSnapshot::new(register).map_err(|e| corrupt(e.to_string()))?;
+    if snapshot.content_hash() != hash {
+        return Err(corrupt("content hash differs from the one stored".into()).into());
+    }
+    Ok(snapshot)
+}
+
+/// The most recently stored register, if any.
+pub fn latest_register(conn: &Connection, keys: &Keyring) -> Result<Option<RegisterSnapshot>> {
+    let version: Option<String> = conn
+        .query_row("SELECT version FROM registers ORDER BY loaded_at DESC, rowid DESC LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(StoreError::sql("read latest register"))?;
+    version.map(|v| load_register(conn, keys, &v)).transpose()
+}
+
+// ---- templates ----
+
+/// Stores a validated template; like a register, an (id, version) names exactly one content.
+pub fn save_template(tx: &Transaction<'_>, template: &Template) -> Result<()> {
+    let problems = crate::checklist::validate(template);
+    if !problems.is_empty() {
+        return Err(crate::checklist::ChecklistError::Template {
+            template: format!("{}@{}", template.id, template.version),
+            problems,
+        }
+        .into());
+    }
+    let hash = content_hash(template)?;
+    let stored: Option<String> = tx
+        .query_row(
+            "SELECT content_hash FROM checklist_templates WHERE id = ?1 AND version = ?2",
+            params![template.id, template.version],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(StoreError::sql("read template version"))?;
+    match stored {
+        Some(h) if h == hash => Ok(()),
+        Some(_) => Err(DomainError::not_allowed(
+            "template.version_conflict",
+            format!("template {}@{} is already stored with different content", template.id, template.version),
+        )
+        .into()),
+        None => {
+            let body = serde_json::to_string(template)
+                .map_err(|e| StoreError::Corrupt { what: "template".into(), reason: e.to_string() })?;
+            tx.execute(
+                "INSERT INTO checklist_templates (id, version, content_hash, body, loaded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![template.id, template.version, hash, body, now()],
+            )
+            .map_err(StoreError::sql("save template"))?;
+            Ok(())
+        }
+    }
+}
+
+pub fn load_template(conn: &Connection, id: &str, version: &str) -> Result<Template> {
+    let body: Option<String> = conn
+        .query_row(
+            "SELECT body FROM checklist_templates WHERE id = ?1 AND version = ?2",
+            params![id, version],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(StoreError::sql("read template"))?;
+    let body = body.ok_or_else(|| StoreError::NotFound { what: format!("template {id}@{version}") })?;
+    parse("template", &body)
+}
+
+/// The newest stored version of a template (by load time), for preparing a task offline.
+pub fn latest_template(conn: &Connection, id: &str) -> Result<Option<Template>> {
+    let body: Option<String> = conn
+        .query_row(
+            "SELECT body FROM checklist_templates WHERE id = ?1 ORDER BY loaded_at DESC, rowid DESC LIMIT 1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(StoreError::sql("read template"))?;
+    body.map(|b| parse("template", &b)).transpose()
+}
+
+// ---- inspections ----
+
+fn body_context(id: &str) -> String {
+    format!("inspections.body:{id}")
+}
+
+/// Saves an inspection after an operation, with the events that operation returned. Refuses to
+/// overwrite a newer revision (two screens acting on stale copies must not undo each other).
+pub fn save_inspection(
+    tx: &Transaction<'_>,
+    keys: &Keyring,
+    inspection: &Inspection,
+    events: &[DomainEvent],
+) -> Result<()> {
+    let id = inspection.id();
+    let stored: Option<i64> = tx
+        .query_row("SELECT revision FROM inspections WHERE id = ?1", [id], |r| r.get(0))
+        .optional()
+        .map_err(StoreError::sql("read inspection revision"))?;
+    let revision = inspection.revision() as i64;
+    if stored.is_some_and(|s| s >= revision) {
+        return Err(DomainError::not_allowed(
+            "inspection.stale_revision",
+            format!("inspection {id} was changed elsewhere; reload it and repeat the operation"),
+        )
+        .into());
+    }
+    let checklist = inspection.checklist();
+    tx.execute(
+        "INSERT INTO inspections (id, state, revision, enterprise_id, planned_date, template_id, template_version,
+                                  register_version, register_hash, updated_at, body_enc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (id) DO UPDATE SET state = excluded.state, revision = excluded.revision,
+             enterprise_id = excluded.enterprise_id, planned_date = excluded.planned_date,
+             template_id = excluded.template_id, template_version = excluded.template_version,
+             register_version = excluded.register_version, register_hash = excluded.register_hash,
+             updated_at = excluded.updated_at, body_enc = excluded.body_enc",
+        params![
+            id,
+            inspection.state().code(),
+            revision,
+            inspection.task().enterprise_id,
+            inspection.scheduled_for().unwrap_or(inspection.task().planned_date).to_string(),
+            inspection.task().template_id,
+            checklist.map(|c| c.template_version.as_str()),
+            checklist.map(|c| c.register_version.as_str()),
+            checklist.map(|c| c.register_hash.as_str()),
+            now(),
+            seal(keys, &body_context(id), inspection)?
+        ],
+    )
+    .map_err(StoreError::sql("save inspection"))?;
+    tx.execute("DELETE FROM inspection_findings WHERE inspection_id = ?1", [id])
+        .map_err(StoreError::sql("save findings"))?;
+    for f in inspection.findings() {
+        let deadline = match &f.handling {
+            Handling::RectifyByDeadline { deadline, .. } => Some(deadline.to_string()),
+            _ => None,
+        };
+        tx.execute(
+            "INSERT INTO inspection_findings (id, inspection_id, item_id, category, handling, problem_state, deadline, withdrawn)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                f.id,
+                id,
+                f.item_id,
+                code(&f.category),
+                code(&f.handling.kind()),
+                f.problem.state.code(),
+                deadline,
+                f.withdrawn.is_some()
+            ],
+        )
+        .map_err(StoreError::sql("save findings"))?;
+    }
+    append_events(tx, keys, events)
+}
+
+/// Serde's snake_case name of a unit enum value, for plain index columns.
+fn code<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+pub fn load_inspection(conn: &Connection, keys: &Keyring, id: &str) -> Result<Inspection> {
+    let sealed: Option<Vec<u8>> = conn
+        .query_row("SELECT body_enc FROM inspections WHERE id = ?1", [id], |r| r.get(0))
+        .optional()
+        .map_err(StoreError::sql("read inspection"))?;
+    let sealed = sealed.ok_or_else(|| StoreError::NotFound { what: format!("inspection {id}") })?;
+    open(keys, &body_context(id), &sealed)
+}
+
+/// Every stored inspection, soonest planned first.
+pub fn list_inspections(conn: &Connection, keys: &Keyring) -> Result<Vec<Inspection>> {
+    let mut stmt = conn
+        .prepare("SELECT id, body_enc FROM inspections ORDER BY planned_date, id")
+        .map_err(StoreError::sql("list inspections"))?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))
+        .map_err(StoreError::sql("list inspections"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(StoreError::sql("list inspections"))?;
+    rows.iter().map(|(id, sealed)| open(keys, &body_context(id), sealed)).collect()
+}
+
+/// The task list read model.
+pub fn task_rows(conn: &Connection, keys: &Keyring) -> Result<Vec<TaskRow>> {
+    Ok(task_list(&list_inspections(conn, keys)?))
+}

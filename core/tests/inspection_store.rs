@@ -1,0 +1,167 @@
+//! Persistence of the register, templates and inspections: round trips, encryption at rest,
+//! immutable versions, stale writes refused, and nothing partially saved on error.
+
+mod inspection_support;
+
+use fieldseal_core::{
+    Error,
+    checklist::{AnswerValue, ResultCode},
+    crypto::software_vault::PassphraseVault,
+    model::{DomainError, Inspection, RegisterSnapshot},
+    store::{Store, inspections as db},
+    trail,
+};
+use inspection_support::*;
+
+fn store(dir: &std::path::Path) -> Store {
+    Store::open(dir, &PassphraseVault::with_iterations("测试口令", 1)).unwrap()
+}
+
+fn rule(e: &Error) -> String {
+    match e {
+        Error::Domain(d) => d.rule(),
+        other => other.to_string(),
+    }
+}
+
+fn database_bytes(dir: &std::path::Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for name in ["fieldseal.db", "fieldseal.db-wal"] {
+        if let Ok(b) = std::fs::read(dir.join(name)) {
+            all.extend(b);
+        }
+    }
+    all
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn register_round_trips_and_no_personal_data_is_readable_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let reg = register();
+    s.write(|tx, keys| db::save_register(tx, keys, &reg)).unwrap();
+    let back = s.read(|conn, keys| db::load_register(conn, keys, reg.version())).unwrap();
+    assert_eq!(back, reg);
+    assert_eq!(s.read(db::latest_register).unwrap().unwrap().content_hash(), reg.content_hash());
+    let bytes = database_bytes(dir.path());
+    for personal in ["王建国", "孙国华", "苏环执〔2019〕3212001号", "13912340001"] {
+        assert!(!contains(&bytes, personal), "{personal} is readable in the database file");
+    }
+    // Codes stay plain for lookups.
+    assert!(contains(&bytes, "91321200MA1MXY3K7R"));
+}
+
+#[test]
+fn a_register_version_names_one_content_and_a_refused_save_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let reg = register();
+    s.write(|tx, keys| db::save_register(tx, keys, &reg)).unwrap();
+    s.write(|tx, keys| db::save_register(tx, keys, &reg)).unwrap(); // same content: no-op
+
+    let text = std::fs::read_to_string(examples().join("register.json")).unwrap();
+    let changed =
+        RegisterSnapshot::from_json(&text.replace("2025.03-r2", "2025.04").replace("李明", "李敏")).unwrap();
+    let same_version_changed = RegisterSnapshot::from_json(&text.replace("李明", "李敏")).unwrap();
+    // One transaction: the new version is saved first, then the conflicting one fails.
+    let err = s
+        .write(|tx, keys| {
+            db::save_register(tx, keys, &changed)?;
+            db::save_register(tx, keys, &same_version_changed)
+        })
+        .unwrap_err();
+    assert_eq!(rule(&err), "register.version_conflict");
+    let missing = s.read(|c, k| db::load_register(c, k, "2025.04")).unwrap_err();
+    assert!(matches!(missing, Error::Store(_)), "the first save rolled back with the second: {missing}");
+}
+
+#[test]
+fn templates_round_trip_and_keep_their_version_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let t = thermal();
+    s.write(|tx, _| db::save_template(tx, &t)).unwrap();
+    assert_eq!(s.read(|c, _| db::load_template(c, &t.id, &t.version)).unwrap(), t);
+    assert_eq!(s.read(|c, _| db::latest_template(c, &t.id)).unwrap().unwrap(), t);
+    let mut edited = t.clone();
+    edited.title.push_str("（修订）");
+    let err = s.write(|tx, _| db::save_template(tx, &edited)).unwrap_err();
+    assert_eq!(rule(&err), "template.version_conflict");
+}
+
+#[test]
+fn an_inspection_and_its_events_commit_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let reg = register();
+    let (mut i, mut events) =
+        Inspection::create("insp-S", task("ent-thermal", "tpl.thermal-power.permit"), t("08:00")).unwrap();
+    events.extend(i.approve("科长", t("08:01")).unwrap());
+    events.extend(i.schedule(date(DAY), t("08:02")).unwrap());
+    events.extend(i.assign_inspectors(&reg, &["insp-001".into(), "insp-002".into()], t("08:03")).unwrap());
+    events.extend(i.prepare_offline(&reg, &thermal(), t("08:04")).unwrap());
+    s.write(|tx, keys| db::save_inspection(tx, keys, &i, &events)).unwrap();
+
+    let loaded = s.read(|c, k| db::load_inspection(c, k, "insp-S")).unwrap();
+    assert_eq!(loaded, i);
+    let chain = s.read(|c, k| trail::verify_stream(c, k, "inspection:insp-S")).unwrap();
+    assert_eq!(chain.len(), events.len());
+    assert_eq!(chain.last().unwrap().kind, "inspection.ready_offline");
+    let rows = s.read(db::task_rows).unwrap();
+    assert_eq!(rows[0].enterprise_name, "泰州华宁热电有限公司");
+
+    // A later operation whose save fails after the inspection row was written leaves nothing.
+    let mut next = loaded.clone();
+    let more = next.check_in(check_in_at(t("09:00"))).unwrap();
+    let err = s
+        .write(|tx, keys| {
+            db::save_inspection(tx, keys, &next, &more)?;
+            Err::<(), _>(DomainError::not_allowed("test.fail_after_save", "simulated failure").into())
+        })
+        .unwrap_err();
+    assert_eq!(rule(&err), "test.fail_after_save");
+    assert_eq!(s.read(|c, k| db::load_inspection(c, k, "insp-S")).unwrap().state(), i.state());
+    assert_eq!(s.read(|c, k| trail::verify_stream(c, k, "inspection:insp-S")).unwrap().len(), events.len());
+}
+
+#[test]
+fn a_stale_copy_cannot_overwrite_a_newer_inspection() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let mut i = recording();
+    s.write(|tx, keys| db::save_inspection(tx, keys, &i, &[])).unwrap();
+    let stale = i.clone();
+    let e = i
+        .set_answer(
+            "permit.valid",
+            AnswerValue::Result { code: ResultCode::Pass, reason: None },
+            "insp-001",
+            None,
+            t("09:10"),
+        )
+        .unwrap();
+    s.write(|tx, keys| db::save_inspection(tx, keys, &i, &e)).unwrap();
+    let err = s.write(|tx, keys| db::save_inspection(tx, keys, &stale, &[])).unwrap_err();
+    assert_eq!(rule(&err), "inspection.stale_revision");
+    let loaded = s.read(|c, k| db::load_inspection(c, k, i.id())).unwrap();
+    assert!(loaded.answer("permit.valid").is_some());
+}
+
+#[test]
+fn answers_and_the_person_in_charge_are_not_readable_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let mut i = recording();
+    fill_header(&mut i);
+    let remark = AnswerValue::Text { value: "现场负责人称脱硫剂由宏达物流供应".into() };
+    let e = i.set_answer("ledger.remarks", remark, "insp-001", None, t("09:20")).unwrap();
+    s.write(|tx, keys| db::save_inspection(tx, keys, &i, &e)).unwrap();
+    let bytes = database_bytes(dir.path());
+    for secret in ["周安全", "宏达物流", "13800000000"] {
+        assert!(!contains(&bytes, secret), "{secret} is readable");
+    }
+}
