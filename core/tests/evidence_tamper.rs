@@ -149,7 +149,8 @@ fn changing_any_manifest_field_with_the_data_key_fails_the_signature() {
     let pk = env.public_key();
     let original = env.store.read(|c, k| rows::get(c, k, &out.evidence_id)).unwrap().envelope;
 
-    let edits: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let edits: Vec<(&str, Edit)> = vec![
         ("size", Box::new(|p| p["size"] = (p["size"].as_u64().unwrap() + 1).into())),
         ("sha256", Box::new(|p| p["sha256"] = "00".repeat(32).into())),
         ("flags", Box::new(|p| p["flags"] = serde_json::json!([]))),

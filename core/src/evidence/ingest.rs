@@ -52,7 +52,7 @@ use crate::{
         stream::{StreamDecryptor, StreamEncryptor},
     },
     id::new_id,
-    model::state::InspectionState,
+    model::{Inspection, state::InspectionState},
     outbox::{self, OutboxKind},
     protocol::SignedEnvelope,
     store::{
@@ -128,6 +128,17 @@ pub struct CaptureGate {
 }
 
 impl CaptureGate {
+    /// The gate for a stored inspection: its state, its enterprise's registered site (when the
+    /// register gives a usable one) and its check-out time.
+    pub fn of(inspection: &Inspection) -> Self {
+        let site = inspection.enterprise().map(|e| &e.site).filter(|s| s.problem().is_none()).cloned();
+        CaptureGate {
+            state: inspection.state(),
+            site,
+            checked_out_at: inspection.check_out().map(|c| c.at.with_timezone(&Utc)),
+        }
+    }
+
     /// Only an inspection on site or recording takes captures.
     pub fn require_capturing(&self) -> std::result::Result<(), EvidenceError> {
         match self.state {

@@ -141,7 +141,8 @@ fn round_dm(m: f64) -> f64 {
 
 // GCJ-02: the public reconstruction of the national obfuscation (Krasovsky 1940 ellipsoid).
 const GCJ_A: f64 = 6_378_245.0;
-const GCJ_EE: f64 = 0.006_693_421_622_965_943_23;
+/// The published constant is 0.00669342162296594323; f64 holds it to the digits below.
+const GCJ_EE: f64 = 0.006_693_421_622_965_943;
 
 /// Whether a point lies outside the rectangle where GCJ-02 applies. The rectangle is coarse (it
 /// includes some neighbouring countries), matching the reference implementations maps agree with.
