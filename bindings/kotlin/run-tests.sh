@@ -7,10 +7,12 @@
 #   2. builds the host library (`cargo build -p fieldseal-ffi`, dev profile);
 #   3. generates the Kotlin bindings from that library with the workspace's own uniffi-bindgen, with
 #      android=false so they run on a desktop JVM (the Android build uses build-android.sh instead);
-#   4. compiles bindings + tests once with kotlinc and runs them with JUnit 4's JUnitCore.
+#   4. compiles bindings + tests once with kotlinc and runs them with JUnit 4's JUnitCore;
+#   5. syntax-checks the Android app's Kotlin with tree-sitter-kotlin (android/check.sh; PyPI, venv).
 #
 # Prints JUnit's report, one PASS/FAIL/SKIP line per test and, last, `kotlin-tests: N passed, M failed`
-# (tests skipped by an assumption count as neither); exits non-zero on any failure.
+# (tests skipped by an assumption count as neither; an Android file that does not parse counts as a
+# failure); exits non-zero on any failure.
 # Idempotent: downloads and installs are skipped when already present; the build dir is redone each run.
 #
 # Environment: CARGO_TARGET_DIR is honoured; KOTLIN_TESTS_FILTER=ClassName runs one test class only;
@@ -117,15 +119,34 @@ fi
 
 run_cp="$build_dir/classes:$kotlin_lib/kotlin-stdlib.jar:$compile_cp"
 log "running ${#test_classes[@]} test classes"
-# The runner (src/runner) prints JUnit's report, one line per test and the summary line; a crash of
-# the JVM or of the native library leaves no summary line, which counts as a failure here.
+# The runner (src/runner) prints JUnit's report, one line per test and `junit: N passed, M failed,
+# K skipped`; a crash of the JVM or of the native library leaves no such line: counted as a failure.
 set +e
 java -Djna.library.path="$native_dir" -cp "$run_cp" \
     cn.fieldseal.core.testrunner.RunTestsKt "${test_classes[@]}" 2>&1 | tee "$build_dir/junit.log"
 junit_status=${PIPESTATUS[0]}
 set -e
-if ! grep -qE '^kotlin-tests: [0-9]+ passed, [0-9]+ failed$' "$build_dir/junit.log"; then
-    echo "kotlin-tests: 0 passed, 1 failed"
-    exit 1
+summary="$(grep -E '^junit: [0-9]+ passed, [0-9]+ failed' "$build_dir/junit.log" | tail -n 1 || true)"
+if [ -n "$summary" ]; then
+    passed="$(sed -E 's/^junit: ([0-9]+) passed.*/\1/' <<<"$summary")"
+    failed="$(sed -E 's/^junit: [0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$summary")"
+else
+    passed=0
+    failed=1
 fi
-exit "$junit_status"
+[ "$junit_status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+
+# --- 5. Android sources: syntax only (no Android SDK here) ------------------------------------------
+# A file that does not parse counts as a failed test; files that parse are not counted as tests.
+log "parsing the Android app's Kotlin (tree-sitter)"
+set +e
+bash "$repo_root/android/check.sh" 2>&1 | tee "$build_dir/android-parse.log"
+parse_status=${PIPESTATUS[0]}
+set -e
+parse_failed="$(sed -nE 's/^android-kotlin-parse: [0-9]+ passed, ([0-9]+) failed$/\1/p' "$build_dir/android-parse.log")"
+[ -n "$parse_failed" ] || parse_failed=1
+[ "$parse_status" -eq 0 ] || [ "$parse_failed" -gt 0 ] || parse_failed=1
+failed=$((failed + parse_failed))
+
+echo "kotlin-tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

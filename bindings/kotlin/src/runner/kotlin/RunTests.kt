@@ -9,7 +9,7 @@ import kotlin.system.exitProcess
 
 /**
  * JUnit 4 entry point for run-tests.sh: JUnitCore's usual report, one line per test, and a last line
- * `kotlin-tests: N passed, M failed` where a test skipped by an assumption counts as neither
+ * `junit: N passed, M failed, K skipped` where a test skipped by an assumption is counted as skipped
  * (JUnitCore's own "OK (N tests)" would count it as run).
  *
  * Usage: RunTestsKt <test class>...
@@ -24,8 +24,7 @@ fun main(args: Array<String>) {
 
     println()
     outcomes.lines.forEach(::println)
-    if (outcomes.skipped > 0) println("skipped by assumption: ${outcomes.skipped}")
-    println("kotlin-tests: ${outcomes.passed} passed, ${outcomes.failed} failed")
+    println("junit: ${outcomes.passed} passed, ${outcomes.failed} failed, ${outcomes.skipped} skipped")
     exitProcess(if (outcomes.failed == 0 && outcomes.passed > 0) 0 else 1)
 }
 

@@ -15,11 +15,11 @@ import java.io.File
 class NotesTest {
     @get:Rule val tmp = TemporaryFolder()
 
-    private fun open(dir: File = File(tmp.root, "data")) = Fieldseal.open(dir.path, AesGcmKeyVault(), EcDeviceSigner())
+    private fun openStore(dir: File = File(tmp.root, "data")) = Fieldseal.open(dir.path, AesGcmKeyVault(), EcDeviceSigner())
 
     @Test
     fun `a note put through the bindings reads back with the same fields`() {
-        open().use { store ->
+        openStore().use { store ->
             val added = store.addNote("inspection-1", "排污口", "废水颜色异常，已拍照。")
             val read = store.note(added.id)
             assertEquals(added, read)
@@ -32,12 +32,12 @@ class NotesTest {
 
     @Test
     fun `a note without an inspection keeps a null inspection id`() {
-        open().use { store -> assertNull(store.note(store.addNote(null, "t", "b").id).inspectionId) }
+        openStore().use { store -> assertNull(store.note(store.addNote(null, "t", "b").id).inspectionId) }
     }
 
     @Test
     fun `notes list every note written, newest first`() {
-        open().use { store ->
+        openStore().use { store ->
             val ids = (1..3).map { store.addNote(null, "title $it", "body $it").id }
             val listed = store.notes()
             assertEquals(ids.toSet(), listed.map { it.id }.toSet())
@@ -49,7 +49,7 @@ class NotesTest {
 
     @Test
     fun `an unknown note id is NotFound`() {
-        open().use { store ->
+        openStore().use { store ->
             assertFails<FieldsealException.NotFound> { store.note("no-such-note") }
         }
     }
@@ -58,7 +58,7 @@ class NotesTest {
     fun `note text is never on disk in plaintext`() {
         val dir = File(tmp.root, "data")
         val marker = "PLAINTEXT-MARKER-污染源-7f3a"
-        open(dir).use { store -> store.addNote(null, marker, marker) }
+        openStore(dir).use { store -> store.addNote(null, marker, marker) }
         val files = dir.walkTopDown().filter { it.isFile }.toList()
         val bytes = files.map { it.readBytes() }
         // Control: the scan does see what SQLite writes in the clear, so a miss below means encryption.

@@ -23,13 +23,13 @@ class StatementsTest {
 
     private val payload = """{"type":"test.statement","inspection":"insp-1","note":"现场检查","n":3}"""
 
-    private fun open(signer: DeviceSigner = EcDeviceSigner()) =
+    private fun openStore(signer: DeviceSigner = EcDeviceSigner()) =
         Fieldseal.open(File(tmp.root, "data").path, AesGcmKeyVault(), signer)
 
     @Test
     fun `an envelope signed by the Kotlin signer verifies against its public key`() {
         val signer = EcDeviceSigner()
-        open(signer).use { store ->
+        openStore(signer).use { store ->
             val envelope = runBlocking { store.signStatement(payload) }
             assertEquals("the Kotlin signer was asked exactly once", 1, signer.signCalls)
             val verified = store.verifyStatement(envelope, signer.publicKey())
@@ -42,7 +42,7 @@ class StatementsTest {
 
     @Test
     fun `the verified payload is canonical JSON whatever the input key order`() {
-        open().use { store ->
+        openStore().use { store ->
             val a = store.signBlocking("""{"b":1,"a":"x","type":"t"}""")
             val b = store.signBlocking("""{ "type":"t", "a":"x", "b":1 }""")
             val key = store.devicePublicKey()
@@ -54,7 +54,7 @@ class StatementsTest {
     @Test
     fun `the envelope carries a real ES256 signature over the documented signing input`() {
         val signer = EcDeviceSigner()
-        open(signer).use { store ->
+        openStore(signer).use { store ->
             val envelope = store.signBlocking(payload)
             val canonicalPayload = store.verifyStatement(envelope, signer.publicKey()).payloadJson
             // Checked with the JDK, independently of the Rust verifier: r ‖ s over prefix ‖ canonical payload.
@@ -73,7 +73,7 @@ class StatementsTest {
 
     @Test
     fun `an envelope whose payload was changed fails verification as a bad signature`() {
-        open().use { store ->
+        openStore().use { store ->
             val envelope = store.signBlocking(payload)
             val tampered = envelope.replace("insp-1", "insp-2")
             assertNotEquals(envelope, tampered)
@@ -85,7 +85,7 @@ class StatementsTest {
 
     @Test
     fun `an envelope checked against another device's key is refused`() {
-        open().use { store ->
+        openStore().use { store ->
             val envelope = store.signBlocking(payload)
             assertFails<FieldsealException.Integrity>("protocol.key_id_mismatch") {
                 store.verifyStatement(envelope, EcDeviceSigner().publicKey())
@@ -96,9 +96,9 @@ class StatementsTest {
     @Test
     fun `an envelope relabelled with another device's key id does not verify under that key`() {
         val other = EcDeviceSigner()
-        open().use { store ->
+        openStore().use { store ->
             val envelope = store.signBlocking(payload)
-            val otherId = open2(other).use { it.deviceKeyId() }
+            val otherId = openOther(other).use { it.deviceKeyId() }
             val relabelled = envelope.replace(field(envelope, "key_id"), otherId)
             assertFails<FieldsealException.Integrity>("protocol.bad_signature") {
                 store.verifyStatement(relabelled, other.publicKey())
@@ -108,7 +108,7 @@ class StatementsTest {
 
     @Test
     fun `a signer that refuses is KeyUnavailable from the async call`() {
-        open(UnavailableDeviceSigner()).use { store ->
+        openStore(UnavailableDeviceSigner()).use { store ->
             assertFails<FieldsealException.KeyUnavailable>("crypto.signer") { store.signBlocking(payload) }
         }
     }
@@ -124,14 +124,14 @@ class StatementsTest {
 
                 override fun sign(message: ByteArray): ByteArray = impostor.sign(message)
             }
-        open(mismatched).use { store ->
+        openStore(mismatched).use { store ->
             assertFails<FieldsealException.KeyUnavailable>("crypto.signer") { store.signBlocking(payload) }
         }
     }
 
     @Test
     fun `an integer beyond 2^53 in a payload is InvalidInput naming its path`() {
-        open().use { store ->
+        openStore().use { store ->
             val e =
                 assertFails<FieldsealException.InvalidInput>("protocol.non_canonical_number") {
                     store.signBlocking("""{"type":"t","readings":[1,9007199254740993]}""")
@@ -142,7 +142,7 @@ class StatementsTest {
 
     @Test
     fun `text that is not strict JSON cannot be signed`() {
-        open().use { store ->
+        openStore().use { store ->
             for (bad in listOf("", "not json", "{\"a\":1,\"a\":2}", "{\"a\":1")) {
                 val e = assertFails<FieldsealException>(null) { store.signBlocking(bad) }
                 assertTrue("'$bad' is refused as malformed, not as a bug: $e", e !is FieldsealException.Internal)
@@ -153,7 +153,7 @@ class StatementsTest {
     @Test
     fun `concurrent async signatures from coroutines all verify`() {
         val signer = EcDeviceSigner()
-        open(signer).use { store ->
+        openStore(signer).use { store ->
             val envelopes =
                 runBlocking {
                     (1..8).map { n -> async { store.signStatement("""{"type":"t","n":$n}""") } }.awaitAll()
@@ -165,7 +165,7 @@ class StatementsTest {
         }
     }
 
-    private fun open2(signer: DeviceSigner) = Fieldseal.open(File(tmp.root, "other").path, AesGcmKeyVault(), signer)
+    private fun openOther(signer: DeviceSigner) = Fieldseal.open(File(tmp.root, "other").path, AesGcmKeyVault(), signer)
 
     /** A string member of the envelope's canonical JSON (flat members only: alg, key_id, signature). */
     private fun field(envelope: String, name: String): String =
