@@ -90,7 +90,7 @@ mod tests {
             ]}]}"#,
         )
         .unwrap();
-        let (code, out) = run(&[bad.clone()]);
+        let (code, out) = run(std::slice::from_ref(&bad));
         assert_eq!(code, 1);
         let shown = bad.display().to_string();
         for line in [
