@@ -25,6 +25,7 @@ use std::{
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
+        mpsc,
     },
 };
 
@@ -64,6 +65,8 @@ use crate::{
 
 /// Bytes read from the source per step; also the granularity of cancellation.
 pub const CHUNK_SIZE: usize = 256 * 1024;
+/// Chunks queued for the hashing thread.
+const PIPELINE_DEPTH: usize = 4;
 /// Vault blob ids of evidence: `ev_<id>` for the original, `ev_<id>_thumb` for its thumbnail. The
 /// prefix lets the orphan sweep touch evidence blobs only.
 const BLOB_PREFIX: &str = "ev_";
@@ -393,36 +396,74 @@ fn seal_original(
         return Err(EvidenceError::EmptyFile.into());
     }
 
-    let mut buf = vec![0u8; chunk_size.max(SNIFF_LEN)];
+    let chunk_size = chunk_size.max(SNIFF_LEN);
+    let mut buf = vec![0u8; chunk_size];
     let first = read_full(&mut file, &mut buf).map_err(|e| EvidenceError::unreadable(path, e))?;
     let media = MediaType::sniff(&buf[..first])?;
     if !kind_accepts(req.kind, media) {
         return Err(EvidenceError::KindMismatch { kind: req.kind.code(), media: media.label() }.into());
     }
+    buf.truncate(first);
 
     let pending = store.vault().begin(blob_id)?;
     let mut encryptor = StreamEncryptor::new(&store.keys().stream, pending)?;
-    let mut sha = digest::Context::new(&digest::SHA256);
-    let mut jpeg = (media == MediaType::Jpeg).then(JpegStructure::new);
+    let jpeg = (media == MediaType::Jpeg).then(JpegStructure::new);
     let step = (total / 100).clamp(1, 4 << 20);
-    let mut reported = 0u64;
-    let mut done = 0u64;
-    let mut n = first;
-    while n > 0 {
-        cancel.check()?;
-        let chunk = &buf[..n];
-        sha.update(chunk);
-        if let Some(j) = jpeg.as_mut() {
-            j.feed(chunk);
+
+    // SHA-256 (and the JPEG check) run on a second thread while this one encrypts and writes: the
+    // two cost about the same, so on a two-core phone this nearly halves the CPU time. Chunks are
+    // shared, not copied, and recycled, so memory stays at PIPELINE_DEPTH + 2 chunks.
+    let (sha256, jpeg, done) = std::thread::scope(|scope| -> Result<(String, Option<JpegStructure>, u64)> {
+        let (to_hasher, hasher_rx) = mpsc::sync_channel::<Arc<Vec<u8>>>(PIPELINE_DEPTH);
+        let (return_tx, returned) = mpsc::channel::<Arc<Vec<u8>>>();
+        let hasher = scope.spawn(move || {
+            let mut sha = digest::Context::new(&digest::SHA256);
+            let mut jpeg = jpeg;
+            for chunk in hasher_rx {
+                sha.update(&chunk);
+                if let Some(j) = jpeg.as_mut() {
+                    j.feed(&chunk);
+                }
+                // The reader may have finished; a chunk nobody takes back is simply freed.
+                let _ = return_tx.send(chunk);
+            }
+            (hex(sha.finish().as_ref()), jpeg)
+        });
+        let hasher_gone = || EvidenceError::invalid("ingest", "the hashing thread stopped");
+        let mut allocated = 1;
+        let mut reported = 0u64;
+        let mut done = 0u64;
+        let mut next = buf;
+        while !next.is_empty() {
+            cancel.check()?;
+            let chunk = Arc::new(next);
+            to_hasher.send(Arc::clone(&chunk)).map_err(|_| hasher_gone())?;
+            io::Write::write_all(&mut encryptor, &chunk).map_err(|e| EvidenceError::storage("vault", e))?;
+            done += chunk.len() as u64;
+            if done - reported >= step || done == total {
+                reported = done;
+                progress(IngestProgress { done, total: total.max(done) });
+            }
+            drop(chunk);
+            next = match returned.try_recv() {
+                Ok(back) => Arc::try_unwrap(back).unwrap_or_default(),
+                Err(_) if allocated < PIPELINE_DEPTH + 2 => {
+                    allocated += 1;
+                    Vec::new()
+                }
+                Err(_) => {
+                    let back = returned.recv().map_err(|_| hasher_gone())?;
+                    Arc::try_unwrap(back).unwrap_or_default()
+                }
+            };
+            next.resize(chunk_size, 0);
+            let n = read_full(&mut file, &mut next).map_err(|e| EvidenceError::unreadable(path, e))?;
+            next.truncate(n);
         }
-        io::Write::write_all(&mut encryptor, chunk).map_err(|e| EvidenceError::storage("vault", e))?;
-        done += n as u64;
-        if done - reported >= step || done == total {
-            reported = done;
-            progress(IngestProgress { done, total: total.max(done) });
-        }
-        n = read_full(&mut file, &mut buf).map_err(|e| EvidenceError::unreadable(path, e))?;
-    }
+        drop(to_hasher);
+        let (sha256, jpeg) = hasher.join().map_err(|_| hasher_gone())?;
+        Ok((sha256, jpeg, done))
+    })?;
     if done != total {
         return Err(source_changed(path, total, done).into());
     }
@@ -439,7 +480,7 @@ fn seal_original(
     debug_assert_eq!(summary.plaintext_len, done);
     cancel.check()?;
     pending.commit().map_err(vault_storage)?;
-    Ok(SealedOriginal { sha256: hex(sha.finish().as_ref()), size: done, media, identity })
+    Ok(SealedOriginal { sha256, size: done, media, identity })
 }
 
 /// Step 3: EXIF and thumbnail from the sealed plaintext.
