@@ -3,8 +3,11 @@ package cn.fieldseal.core.test
 import cn.fieldseal.core.DeviceSigner
 import cn.fieldseal.core.Fieldseal
 import cn.fieldseal.core.FieldsealException
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitAll
+import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertNotEquals
@@ -16,6 +19,9 @@ import java.io.File
 import java.security.MessageDigest
 import java.security.Signature
 import java.util.Base64
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.TimeUnit
+import kotlin.concurrent.thread
 
 /** Signed statements: the async sign call drives the Kotlin signer; verification is offline. */
 class StatementsTest {
@@ -162,6 +168,40 @@ class StatementsTest {
             envelopes.forEachIndexed { i, env ->
                 assertTrue(store.verifyStatement(env, signer.publicKey()).payloadJson.contains("\"n\":${i + 1}"))
             }
+        }
+    }
+
+    @Test
+    fun `cancelling a pending signature cancels the coroutine and leaves the store usable`() {
+        val entered = CountDownLatch(1)
+        val release = CountDownLatch(1)
+        val slow =
+            object : DeviceSigner {
+                val inner = EcDeviceSigner()
+
+                override fun publicKey(): ByteArray = inner.publicKey()
+
+                override fun sign(message: ByteArray): ByteArray {
+                    entered.countDown()
+                    // Like a Keystore key waiting for the user: blocks a Rust worker thread, not Kotlin's.
+                    release.await()
+                    return inner.sign(message)
+                }
+            }
+        // Hang guard only: if cancellation were ignored, cancelAndJoin would wait for the signer
+        // forever; this frees it eventually so the assertion below fails instead of the run hanging.
+        thread(isDaemon = true) { if (!release.await(120, TimeUnit.SECONDS)) release.countDown() }
+        openStore(slow).use { store ->
+            runBlocking {
+                val pending = launch(Dispatchers.Default) { store.signStatement(payload) }
+                entered.await()
+                pending.cancelAndJoin()
+                assertTrue("the caller's coroutine ends as cancelled", pending.isCancelled)
+                assertEquals("cancellation did not wait for the blocked signer", 1L, release.count)
+            }
+            release.countDown()
+            val envelope = store.signBlocking(payload)
+            store.verifyStatement(envelope, slow.publicKey())
         }
     }
 
