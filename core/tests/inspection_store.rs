@@ -165,3 +165,43 @@ fn answers_and_the_person_in_charge_are_not_readable_on_disk() {
         assert!(!contains(&bytes, secret), "{secret} is readable");
     }
 }
+
+#[test]
+fn modify_inspection_is_one_atomic_step_through_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let reg = register();
+    s.write(|tx, keys| db::save_register(tx, keys, &reg)).unwrap();
+    s.write(|tx, _| db::save_template(tx, &thermal())).unwrap();
+    s.write(|tx, keys| {
+        db::create_inspection(tx, keys, "insp-M", task("ent-thermal", "tpl.thermal-power.permit"), t("08:00"))
+    })
+    .unwrap();
+    let err = s
+        .write(|tx, keys| db::create_inspection(tx, keys, "insp-M", task("ent-thermal", "x"), t("08:00")))
+        .unwrap_err();
+    assert_eq!(rule(&err), "inspection.id.exists");
+    s.write(|tx, keys| db::modify_inspection(tx, keys, "insp-M", |i| i.approve("科长", t("08:01")))).unwrap();
+    s.write(|tx, keys| db::modify_inspection(tx, keys, "insp-M", |i| i.schedule(date(DAY), t("08:02"))))
+        .unwrap();
+    s.write(|tx, keys| {
+        let reg = db::latest_register(tx, keys)?.unwrap();
+        let tpl = db::latest_template(tx, "tpl.thermal-power.permit")?.unwrap();
+        db::modify_inspection(tx, keys, "insp-M", |i| {
+            let mut e = i.assign_inspectors(&reg, &["insp-001".into()], t("08:03"))?;
+            e.extend(i.prepare_offline(&reg, &tpl, t("08:04"))?);
+            Ok(e)
+        })
+    })
+    .unwrap();
+    // Refused: one inspector. Nothing changes, no event is appended.
+    let before = s.read(|c, k| trail::verify_stream(c, k, "inspection:insp-M")).unwrap().len();
+    let err = s
+        .write(|tx, keys| db::modify_inspection(tx, keys, "insp-M", |i| i.check_in(check_in_at(t("09:00")))))
+        .unwrap_err();
+    assert_eq!(rule(&err), "inspectors.fewer_than_two_valid");
+    let i = s.read(|c, k| db::load_inspection(c, k, "insp-M")).unwrap();
+    assert_eq!(i.state(), fieldseal_core::model::InspectionState::ReadyOffline);
+    assert_eq!(s.read(|c, k| trail::verify_stream(c, k, "inspection:insp-M")).unwrap().len(), before);
+    assert_eq!(before, 5, "created, approved, scheduled, inspectors assigned, ready offline");
+}

@@ -339,6 +339,55 @@ fn code<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
+/// Loads an inspection inside the write transaction, runs one operation on it and saves the result
+/// with the operation's events: the whole step is atomic, and a refused operation saves nothing.
+/// This is the shape every FFI call that changes an inspection takes:
+/// `store.write(|tx, keys| modify_inspection(tx, keys, id, |i| i.check_in(fix)))`.
+pub fn modify_inspection(
+    tx: &Transaction<'_>,
+    keys: &Keyring,
+    id: &str,
+    operation: impl FnOnce(&mut Inspection) -> Result<Vec<DomainEvent>>,
+) -> Result<Inspection> {
+    let mut inspection = load_inspection(tx, keys, id)?;
+    let events = operation(&mut inspection)?;
+    if !events.is_empty() || inspection.revision() > load_revision(tx, id)? {
+        save_inspection(tx, keys, &inspection, &events)?;
+    }
+    Ok(inspection)
+}
+
+/// Creates and saves a new draft inspection with its `inspection.created` event.
+pub fn create_inspection(
+    tx: &Transaction<'_>,
+    keys: &Keyring,
+    id: &str,
+    task: crate::model::Task,
+    at: chrono::DateTime<chrono::FixedOffset>,
+) -> Result<Inspection> {
+    let exists: Option<i64> = tx
+        .query_row("SELECT 1 FROM inspections WHERE id = ?1", [id], |r| r.get(0))
+        .optional()
+        .map_err(StoreError::sql("read inspection"))?;
+    if exists.is_some() {
+        return Err(DomainError::not_allowed(
+            "inspection.id.exists",
+            format!("inspection {id} already exists"),
+        )
+        .into());
+    }
+    let (inspection, events) = Inspection::create(id, task, at)?;
+    save_inspection(tx, keys, &inspection, &events)?;
+    Ok(inspection)
+}
+
+fn load_revision(conn: &Connection, id: &str) -> Result<u64> {
+    let rev: i64 = conn
+        .query_row("SELECT revision FROM inspections WHERE id = ?1", [id], |r| r.get(0))
+        .map_err(StoreError::sql("read inspection revision"))?;
+    Ok(rev.max(0) as u64)
+}
+
 pub fn load_inspection(conn: &Connection, keys: &Keyring, id: &str) -> Result<Inspection> {
     let sealed: Option<Vec<u8>> = conn
         .query_row("SELECT body_enc FROM inspections WHERE id = ?1", [id], |r| r.get(0))
