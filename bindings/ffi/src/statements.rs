@@ -22,8 +22,15 @@ impl Fieldseal {
     pub async fn sign_statement(&self, payload_json: String) -> Result<String, FieldsealError> {
         let signer = self.signer.clone();
         guard_blocking(&self.runtime, move || {
-            let payload = fieldseal_core::protocol::canonical::parse_strict(&payload_json)
-                .map_err(fieldseal_core::Error::from)?;
+            // The app supplied this text, so a parse failure is bad input, not tampering.
+            let payload = fieldseal_core::protocol::canonical::parse_strict(&payload_json).map_err(|e| {
+                FieldsealError::invalid_input(
+                    "payload_json",
+                    "not a JSON object",
+                    format!("要签名的内容不是有效的 JSON：{e}。请检查后重试。"),
+                    format!("The statement to sign is not valid JSON: {e}. Check it and retry."),
+                )
+            })?;
             let envelope = SignedEnvelope::seal(&payload, signer.as_ref())?;
             Ok(envelope.to_json_string()?)
         })
