@@ -89,10 +89,13 @@ fn flipping_bytes_of_a_photo_and_its_thumbnail_fails_verification() {
 fn truncating_extending_or_swapping_blobs_fails_verification() {
     let env = Env::new();
     let pk = env.public_key();
-    let a =
-        env.ingest(&request(&env.capture_file("a.wav", &testmedia::wav(0.3)), EvidenceKind::Audio)).unwrap();
-    let b =
-        env.ingest(&request(&env.capture_file("b.wav", &testmedia::wav(0.4)), EvidenceKind::Audio)).unwrap();
+    // Two recordings of exactly the same length, differing in one sample: only the hash differs.
+    let wav_a = testmedia::wav(0.3);
+    let mut wav_b = wav_a.clone();
+    let last = wav_b.len() - 1;
+    wav_b[last] ^= 0x40;
+    let a = env.ingest(&request(&env.capture_file("a.wav", &wav_a), EvidenceKind::Audio)).unwrap();
+    let b = env.ingest(&request(&env.capture_file("b.wav", &wav_b), EvidenceKind::Audio)).unwrap();
     let (pa, _) = blob_paths(&env, &a.evidence_id);
     let (pb, _) = blob_paths(&env, &b.evidence_id);
     let (ba, bb) = (fs::read(&pa).unwrap(), fs::read(&pb).unwrap());
