@@ -297,9 +297,16 @@ fn viewing_copies_match_the_original_and_are_released() {
 
     let list = view::list_for_inspection(&env.store, INSPECTION).unwrap();
     assert_eq!(list.len(), 1);
-    assert!(list[0].has_thumbnail && list[0].supports_presence);
+    assert!(list[0].supports_presence);
+    assert_eq!(list[0].thumbnail_path.as_ref(), Some(&thumb.path), "list reuses the verified thumbnail");
     let detail = view::detail(&env.store, &out.evidence_id).unwrap();
     assert_eq!(detail.manifest, out.manifest);
+    let gcj = detail.map_position_gcj02.unwrap();
+    assert!(gcj.lat != out.manifest.location.as_ref().unwrap().lat, "Hangzhou is shifted for Chinese maps");
+    // A thumbnail changed on disk is not shown: it is decrypted afresh.
+    fs::write(&thumb.path, b"not the sealed thumbnail").unwrap();
+    let again = view::thumbnail_for_viewing(&env.store, &out.evidence_id).unwrap().unwrap();
+    assert!(image::open(&again.path).is_ok());
 
     // Only files inside view/ can be released through this door.
     assert!(view::release_view(&env.store, &env.data_dir().join("fieldseal.db")).is_err());

@@ -11,11 +11,12 @@ use std::{
 };
 
 use super::{
-    CaptureFlag, EvidenceError, EvidenceKind, EvidenceManifest, MediaType, ingest::manifest_of, verify,
+    CaptureFlag, EvidenceError, EvidenceKind, EvidenceManifest, GeoPoint, MediaType, ingest::manifest_of,
+    location::wgs84_to_gcj02, verify,
 };
 use crate::{
     Result,
-    crypto::stream::StreamDecryptor,
+    crypto::{column::hex, stream::StreamDecryptor},
     id::new_id,
     store::{Store, evidence as rows, evidence::StoredEvidence},
 };
@@ -37,7 +38,8 @@ pub struct EvidenceListItem {
     pub captured_at: String,
     pub flags: Vec<CaptureFlag>,
     pub supports_presence: bool,
-    pub has_thumbnail: bool,
+    /// The thumbnail decrypted under `view/` (reused while it matches its signed hash).
+    pub thumbnail_path: Option<PathBuf>,
 }
 
 /// Everything known about one item, for its detail screen.
@@ -47,6 +49,8 @@ pub struct EvidenceDetail {
     pub manifest: EvidenceManifest,
     /// The signed envelope as stored (canonical JSON), for export and inspection.
     pub envelope_json: String,
+    /// The platform fix in GCJ-02, for drawing on Chinese maps only (WGS-84 is what is stored).
+    pub map_position_gcj02: Option<GeoPoint>,
 }
 
 /// A decrypted copy for viewing. Delete it with [`release_view`] when the screen closes.
@@ -56,22 +60,24 @@ pub struct ViewFile {
     pub media_type: MediaType,
 }
 
+/// An inspection's evidence in capture order, thumbnails decrypted for display.
 pub fn list_for_inspection(store: &Store, inspection_id: &str) -> Result<Vec<EvidenceListItem>> {
     let rows = store.read(|conn, keys| rows::list_for_inspection(conn, keys, inspection_id))?;
-    rows.iter().map(|row| list_item(row, &manifest_of(&row.envelope)?)).collect()
+    rows.iter().map(|row| list_item(store, row, &manifest_of(&row.envelope)?)).collect()
 }
 
 pub fn detail(store: &Store, evidence_id: &str) -> Result<EvidenceDetail> {
     let row = store.read(|conn, keys| rows::get(conn, keys, evidence_id))?;
     let manifest = manifest_of(&row.envelope)?;
     Ok(EvidenceDetail {
-        item: list_item(&row, &manifest)?,
+        item: list_item(store, &row, &manifest)?,
         envelope_json: row.envelope.to_json_string()?,
+        map_position_gcj02: manifest.location.as_ref().map(|f| wgs84_to_gcj02(f.point())),
         manifest,
     })
 }
 
-fn list_item(row: &StoredEvidence, manifest: &EvidenceManifest) -> Result<EvidenceListItem> {
+fn list_item(store: &Store, row: &StoredEvidence, manifest: &EvidenceManifest) -> Result<EvidenceListItem> {
     let media_type = MediaType::from_mime(&row.media_type)
         .ok_or_else(|| EvidenceError::verification(format!("media type of {}", row.id)))?;
     Ok(EvidenceListItem {
@@ -85,7 +91,7 @@ fn list_item(row: &StoredEvidence, manifest: &EvidenceManifest) -> Result<Eviden
         captured_at: manifest.captured.wall_clock.to_rfc3339(),
         flags: manifest.flags.clone(),
         supports_presence: manifest.supports_presence,
-        has_thumbnail: row.thumbnail_blob_id.is_some(),
+        thumbnail_path: thumbnail_file(store, row, manifest)?,
     })
 }
 
@@ -103,12 +109,30 @@ pub fn open_for_viewing(store: &Store, evidence_id: &str) -> Result<ViewFile> {
 pub fn thumbnail_for_viewing(store: &Store, evidence_id: &str) -> Result<Option<ViewFile>> {
     let row = store.read(|conn, keys| rows::get(conn, keys, evidence_id))?;
     let manifest = manifest_of(&row.envelope)?;
+    Ok(thumbnail_file(store, &row, &manifest)?.map(|path| ViewFile { path, media_type: MediaType::Jpeg }))
+}
+
+/// Thumbnails get a stable name so list screens reuse them; a file already there is reused only
+/// while its bytes still hash to the signed value, otherwise it is decrypted afresh.
+fn thumbnail_file(
+    store: &Store,
+    row: &StoredEvidence,
+    manifest: &EvidenceManifest,
+) -> Result<Option<PathBuf>> {
     let (Some(blob), Some(sha)) = (&row.thumbnail_blob_id, &manifest.thumbnail_sha256) else {
         return Ok(None);
     };
-    let name = format!("{}.jpg", new_id()?);
-    let path = decrypt_checked(store, blob, &name, sha)?;
-    Ok(Some(ViewFile { path, media_type: MediaType::Jpeg }))
+    let path = view_dir(store).join(format!("thumb_{}.jpg", row.id));
+    if let Ok(existing) = fs::read(&path) {
+        if &hex(ring::digest::digest(&ring::digest::SHA256, &existing).as_ref()) == sha {
+            return Ok(Some(path));
+        }
+        fs::remove_file(&path).map_err(|e| EvidenceError::storage(&path, e))?;
+    }
+    let name = format!("{}.jpg.part", new_id()?);
+    let part = decrypt_checked(store, blob, &name, sha)?;
+    fs::rename(&part, &path).map_err(|e| EvidenceError::storage(&path, e))?;
+    Ok(Some(path))
 }
 
 /// Deletes one viewing copy. Refuses paths outside `view/`, so a caller bug cannot delete evidence.
