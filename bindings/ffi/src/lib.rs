@@ -6,12 +6,14 @@
 
 mod error;
 mod guard;
+mod inspections;
 mod notes;
 mod platform;
 mod root;
 mod statements;
 
 pub use error::{FieldsealError, PlatformError};
+pub use inspections::*;
 pub use notes::Note;
 pub use platform::{DeviceSigner, KeyVault, software_device_signer, software_key_vault, software_passphrase_vault};
 pub use root::{Fieldseal, StoreStatus};
