@@ -16,8 +16,8 @@ pub use inputs::{
 };
 pub use records::{
     Blocker, ChecklistView, ChoiceOption, EvidenceNeed, FindingView, InspectionState, ItemState, ItemView,
-    Method, ProblemState, Progress, RecordHeader, RegisterSummary, SectionView, TaskRow, TemplateSummary,
-    TrailEvent,
+    Method, ProblemState, Progress, RecordHeader, RegisterInspector, RegisterSummary, SectionView, TaskRow,
+    TemplateSummary, TrailEvent,
 };
 pub use session::InspectionSession;
 
@@ -47,6 +47,18 @@ impl Fieldseal {
             let template = checklist::parse_template(&json).map_err(fieldseal_core::Error::from)?;
             self.store.write(|tx, _| stored::save_template(tx, &template))?;
             Ok(TemplateSummary::from(&template))
+        })
+    }
+
+    /// The inspectors of the newest register on the device, with whether each certificate can be used
+    /// today. Empty before a register is imported.
+    pub fn register_inspectors(&self) -> Result<Vec<RegisterInspector>, FieldsealError> {
+        guard(|| {
+            let register = self.store.read(stored::latest_register)?;
+            let today = device_now().date_naive();
+            Ok(register
+                .map(|r| r.register().inspectors.iter().map(|i| RegisterInspector::on(i, today)).collect())
+                .unwrap_or_default())
         })
     }
 

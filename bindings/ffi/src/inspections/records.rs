@@ -34,6 +34,40 @@ impl From<&model::RegisterSnapshot> for RegisterSummary {
     }
 }
 
+/// 执法人员 — an inspector in the register on the device, for forming a team.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RegisterInspector {
+    pub id: String,
+    pub name: String,
+    /// 执法证号.
+    pub certificate_no: String,
+    pub issuer: String,
+    pub unit: String,
+    /// ISO dates, inclusive.
+    pub valid_from: String,
+    pub valid_until: String,
+    /// False for uncertified assistants.
+    pub certified: bool,
+    /// Why the certificate cannot be used today (`certificate.expired`...), if it cannot.
+    pub certificate_problem_today: Option<String>,
+}
+
+impl RegisterInspector {
+    pub(super) fn on(i: &model::Inspector, today: chrono::NaiveDate) -> Self {
+        RegisterInspector {
+            id: i.id.clone(),
+            name: i.name.clone(),
+            certificate_no: i.certificate_no.clone(),
+            issuer: i.issuer.clone(),
+            unit: i.unit.clone(),
+            valid_from: i.valid_from.to_string(),
+            valid_until: i.valid_until.to_string(),
+            certified: i.certified,
+            certificate_problem_today: i.certificate_problem(today).map(|p| p.rule().to_owned()),
+        }
+    }
+}
+
 /// What importing a checklist template stored.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct TemplateSummary {
