@@ -134,7 +134,7 @@ pub fn check_answer(item: &str, spec: &AnswerType, value: &AnswerValue) -> Resul
         (AnswerType::Result, AnswerValue::Result { code, reason }) => {
             let has_reason = reason.as_deref().is_some_and(|r| !r.trim().is_empty());
             if *code == ResultCode::NotChecked && !has_reason {
-                return fail("answer.not_checked.reason_required", "未检查 needs a reason".into());
+                return fail("answer.not_checked.reason_required", "not checked needs a reason".into());
             }
             Ok(())
         }
