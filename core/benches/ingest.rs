@@ -147,7 +147,17 @@ fn main() {
     let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &[7u8; 32]).unwrap());
     let runs = env_num("FIELDSEAL_BENCH_PHOTO_RUNS", 15).max(3) as usize;
 
-    println!("evidence ingest benchmark ({} photo runs)", runs);
+    println!("evidence ingest benchmark ({runs} photo runs)");
+    // Video first, in a fresh heap, so peak-RSS growth is not hidden by memory freed earlier.
+    let video_mb = env_num("FIELDSEAL_BENCH_VIDEO_MB", 1024);
+    video_run("disk", &cx, tmp.path(), video_mb);
+    // The same pipeline when storage keeps up: a store in RAM (tmpfs), where fsync is free.
+    if let Ok(shm) = tempfile::tempdir_in("/dev/shm") {
+        let store = Store::open(shm.path().join("data"), &kek).unwrap();
+        let cx =
+            IngestContext { store: &store, signer: &signer, guard: &guard, policy: IngestPolicy::default() };
+        video_run("tmpfs", &cx, shm.path(), video_mb);
+    }
     for thumbnail in [true, false] {
         let bytes = testmedia::photo_12mp(thumbnail);
         let source = tmp.path().join("IMG_12MP.jpg");
@@ -177,15 +187,6 @@ fn main() {
         );
     }
 
-    let video_mb = env_num("FIELDSEAL_BENCH_VIDEO_MB", 1024);
-    video_run("disk", &cx, tmp.path(), video_mb);
-    // The same pipeline when storage keeps up: a store in RAM (tmpfs), where fsync is free.
-    if let Ok(shm) = tempfile::tempdir_in("/dev/shm") {
-        let store = Store::open(shm.path().join("data"), &kek).unwrap();
-        let cx =
-            IngestContext { store: &store, signer: &signer, guard: &guard, policy: IngestPolicy::default() };
-        video_run("tmpfs", &cx, shm.path(), video_mb);
-    }
     let disk_bytes = vec![0xA5u8; 256 << 20];
     let disk = durable_write(&tmp.path().join("data"), &disk_bytes);
     println!(
