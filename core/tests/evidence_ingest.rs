@@ -381,3 +381,25 @@ fn a_missing_source_is_unreadable_not_a_panic() {
     let err = env.ingest(&request(&env.dir.path().join("gone.jpg"), EvidenceKind::Photo)).unwrap_err();
     assert_eq!(err.explain().code, "evidence.source_unreadable");
 }
+
+#[test]
+fn the_inspection_is_told_in_the_same_transaction_and_its_failure_rolls_the_capture_back() {
+    let env = Env::new();
+    let out = env.ingest(&request(&env.capture_file("a.jpg", &photo()), EvidenceKind::Photo)).unwrap();
+    assert_eq!(*env.guard.sealed.lock().unwrap(), vec![out.evidence_id.clone()]);
+
+    env.guard.fail_on_sealed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let bytes = testmedia::wav(0.2);
+    let source = env.capture_file("b.wav", &bytes);
+    assert!(env.ingest(&request(&source, EvidenceKind::Audio)).is_err());
+    assert_eq!(fs::read(&source).unwrap(), bytes, "source kept");
+    assert_eq!(view::list_for_inspection(&env.store, INSPECTION).unwrap().len(), 1, "only the first capture");
+    assert_eq!(env.store.vault().blob_ids().unwrap().len(), 2, "the failed capture's blob was removed");
+    let events =
+        env.store.read(|c, k| trail::verify_stream(c, k, &format!("inspection:{INSPECTION}"))).unwrap();
+    assert_eq!(
+        events.iter().filter(|e| e.kind == "evidence.sealed").count(),
+        1,
+        "its trail event rolled back"
+    );
+}

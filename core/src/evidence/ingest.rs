@@ -31,7 +31,7 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use ring::digest;
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction};
 use serde_json::json;
 
 use super::{
@@ -155,6 +155,13 @@ impl CaptureGate {
 /// stored inspection; tests and tools may supply their own.
 pub trait CaptureGuard: Send + Sync {
     fn capture_gate(&self, conn: &Connection, keys: &Keyring, inspection_id: &str) -> Result<CaptureGate>;
+
+    /// Called inside the sealing transaction after the evidence row is written, so the inspection
+    /// can count the new item (checklist evidence rules) atomically with it. An error rolls the
+    /// whole capture back.
+    fn on_sealed(&self, _tx: &Transaction<'_>, _keys: &Keyring, _sealed: &EvidenceManifest) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Tunable thresholds for flags, and the streaming granularity.
@@ -299,6 +306,7 @@ pub fn ingest(
             },
         )?;
         trail::append(tx, keys, &sealed_event(&manifest))?;
+        cx.guard.on_sealed(tx, keys, &manifest)?;
         let deps: Vec<String> = req.parent.iter().cloned().collect();
         outbox::enqueue(tx, OutboxKind::Evidence, &evidence_id, &deps)?;
         Ok(None)

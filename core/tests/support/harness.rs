@@ -3,7 +3,10 @@
 
 use std::{
     path::{Path, PathBuf},
-    sync::Mutex,
+    sync::{
+        Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use chrono::{FixedOffset, TimeZone, Utc};
@@ -11,36 +14,56 @@ use fieldseal_core::{
     Result,
     crypto::{signer::SoftwareSigner, software_vault::KeyFileVault},
     evidence::{
-        CancelToken, CaptureClock, CaptureGate, CaptureGuard, EvidenceKind, GeoPoint, IngestContext,
-        IngestOutcome, IngestPolicy, IngestRequest, LocationFix, Site, ingest,
+        CancelToken, CaptureClock, CaptureGate, CaptureGuard, EvidenceKind, EvidenceManifest, GeoPoint,
+        IngestContext, IngestOutcome, IngestPolicy, IngestRequest, LocationFix, Site, ingest,
     },
     model::state::InspectionState,
     store::{Keyring, Store},
 };
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction};
 
 pub const INSPECTION: &str = "insp-1";
 
 /// The gate the tests control: the inspection's state and site.
-pub struct TestGuard(pub Mutex<CaptureGate>);
+pub struct TestGuard {
+    pub gate: Mutex<CaptureGate>,
+    /// Evidence ids reported through `on_sealed`, in order.
+    pub sealed: Mutex<Vec<String>>,
+    /// Makes `on_sealed` fail, to check the capture rolls back with it.
+    pub fail_on_sealed: AtomicBool,
+}
 
 impl TestGuard {
     pub fn capturing() -> Self {
-        Self(Mutex::new(CaptureGate {
-            state: InspectionState::Recording,
-            site: Some(site()),
-            checked_out_at: None,
-        }))
+        Self {
+            gate: Mutex::new(CaptureGate {
+                state: InspectionState::Recording,
+                site: Some(site()),
+                checked_out_at: None,
+            }),
+            sealed: Mutex::new(Vec::new()),
+            fail_on_sealed: AtomicBool::new(false),
+        }
     }
 
     pub fn set_state(&self, state: InspectionState) {
-        self.0.lock().unwrap().state = state;
+        self.gate.lock().unwrap().state = state;
     }
 }
 
 impl CaptureGuard for TestGuard {
     fn capture_gate(&self, _: &Connection, _: &Keyring, _: &str) -> Result<CaptureGate> {
-        Ok(self.0.lock().unwrap().clone())
+        Ok(self.gate.lock().unwrap().clone())
+    }
+
+    fn on_sealed(&self, _: &Transaction<'_>, _: &Keyring, sealed: &EvidenceManifest) -> Result<()> {
+        if self.fail_on_sealed.load(Ordering::SeqCst) {
+            return Err(
+                fieldseal_core::evidence::EvidenceError::invalid("inspection", "counting failed").into()
+            );
+        }
+        self.sealed.lock().unwrap().push(sealed.evidence_id.clone());
+        Ok(())
     }
 }
 
