@@ -8,7 +8,8 @@ use crate::FieldsealError;
 /// half-written record behind a panic (writes are transactions that roll back on unwind), so
 /// asserting unwind safety is sound here.
 pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, FieldsealError>) -> Result<T, FieldsealError> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| Err(FieldsealError::internal(&panic_text(&payload))))
+    catch_unwind(AssertUnwindSafe(f))
+        .unwrap_or_else(|payload| Err(FieldsealError::internal(&panic_text(payload.as_ref()))))
 }
 
 /// Awaits blocking core work on the root object's runtime; a panic there arrives as a `JoinError`.
@@ -18,7 +19,9 @@ pub(crate) async fn guard_blocking<T: Send + 'static>(
 ) -> Result<T, FieldsealError> {
     match runtime.spawn_blocking(f).await {
         Ok(result) => result,
-        Err(join) if join.is_panic() => Err(FieldsealError::internal(&panic_text(&join.into_panic()))),
+        Err(join) if join.is_panic() => {
+            Err(FieldsealError::internal(&panic_text(join.into_panic().as_ref())))
+        }
         Err(_) => Err(FieldsealError::Cancelled {
             code: "cancelled".into(),
             message_zh: "操作已取消，未保存任何半成品。".into(),
