@@ -10,6 +10,9 @@ trap 'rm -f "$log"' EXIT
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 echo "== cargo test (workspace)"
 cargo test --workspace --locked 2>&1 | tee "$log"
 # Benches are binaries that print figures; CI only makes sure they still compile.

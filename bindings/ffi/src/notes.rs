@@ -31,6 +31,6 @@ impl Fieldseal {
 
     /// Notes newest first.
     pub fn notes(&self) -> Result<Vec<Note>, FieldsealError> {
-        guard(|| Ok(self.store.read(|conn, keys| notes::list(conn, keys))?.into_iter().map(Note::from).collect()))
+        guard(|| Ok(self.store.read(notes::list)?.into_iter().map(Note::from).collect()))
     }
 }

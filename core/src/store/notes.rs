@@ -118,7 +118,7 @@ mod tests {
             note
         };
         let store = Store::open(tmp.path().join("data"), &vault).unwrap();
-        assert_eq!(store.read(|c, k| list(c, k)).unwrap(), vec![note]);
+        assert_eq!(store.read(list).unwrap(), vec![note]);
         drop(store);
         for file in ["fieldseal.db", "fieldseal.db-wal"] {
             if let Ok(bytes) = std::fs::read(tmp.path().join("data").join(file)) {
