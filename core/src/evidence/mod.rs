@@ -8,6 +8,7 @@
 //! - [`flags`]: the flags recorded with a capture.
 //! - [`manifest`]: the signed evidence manifest.
 //! - [`ingest`]: the sealing pipeline.
+//! - [`gate`]: the capture guard for stored inspections.
 //! - [`verify`]: end-to-end verification of a stored item.
 //! - [`view`]: list/detail read models and decrypted viewing copies.
 //! - [`probe`]: what ingest would record from a file, storing nothing (the CLI's `media probe`).
@@ -15,6 +16,7 @@
 mod error;
 pub mod exif;
 pub mod flags;
+pub mod gate;
 pub mod ingest;
 pub mod location;
 pub mod manifest;
@@ -29,6 +31,7 @@ pub use crate::checklist::EvidenceKind;
 pub use error::EvidenceError;
 pub use exif::{ExifData, ExifGps, ExifSummary};
 pub use flags::CaptureFlag;
+pub use gate::StoredInspectionGuard;
 pub use ingest::{
     CancelToken, CaptureGate, CaptureGuard, IngestContext, IngestOutcome, IngestPolicy, IngestProgress,
     IngestRequest, ingest, sweep_orphan_blobs,

@@ -1,0 +1,42 @@
+//! 采集闸门 — the capture guard for inspections persisted by [`crate::store::inspections`].
+//!
+//! Ingest asks it twice whether the inspection takes captures (before hashing, and again inside the
+//! sealing transaction), and calls it once more inside that transaction to count the new item on
+//! its checklist item. The count is part of the same commit as the evidence row, so a capture that
+//! rolls back never leaves a count behind, and a count never exists without its capture.
+
+use rusqlite::{Connection, Transaction};
+
+use super::{CaptureGate, CaptureGuard, EvidenceManifest};
+use crate::{
+    Result,
+    store::{Keyring, inspections as stored},
+};
+
+/// The app's guard: the gate comes from the stored inspection (state, registered site, check-out),
+/// and each sealed capture linked to a checklist item raises that item's evidence count of its kind.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StoredInspectionGuard;
+
+impl CaptureGuard for StoredInspectionGuard {
+    fn capture_gate(&self, conn: &Connection, keys: &Keyring, inspection_id: &str) -> Result<CaptureGate> {
+        Ok(CaptureGate::of(&stored::load_inspection(conn, keys, inspection_id)?))
+    }
+
+    /// Runs in the sealing transaction. An item the checklist does not know is refused by the model
+    /// (`NotFound`), which rolls the capture back: evidence is never linked to an item that does
+    /// not exist. Captures linked only to a finding, or to nothing, change no count.
+    fn on_sealed(&self, tx: &Transaction<'_>, keys: &Keyring, sealed: &EvidenceManifest) -> Result<()> {
+        let Some(item_id) = sealed.item_id.as_deref() else {
+            return Ok(());
+        };
+        stored::modify_inspection(tx, keys, &sealed.inspection_id, |inspection| {
+            let count = inspection.evidence_count(item_id, sealed.kind).saturating_add(1);
+            inspection.set_evidence_count(item_id, sealed.kind, count)?;
+            // The capture's own `evidence.sealed` event names the item; a second event would only
+            // repeat it.
+            Ok(Vec::new())
+        })?;
+        Ok(())
+    }
+}
