@@ -5,6 +5,7 @@
 //! as a typed `FieldsealError.Internal` instead of killing the app.
 
 mod error;
+mod evidence;
 mod guard;
 mod inspections;
 mod notes;
@@ -13,6 +14,7 @@ mod root;
 mod statements;
 
 pub use error::{FieldsealError, PlatformError};
+pub use evidence::*;
 pub use inspections::*;
 pub use notes::Note;
 pub use platform::{DeviceSigner, KeyVault, software_device_signer, software_key_vault, software_passphrase_vault};

@@ -47,6 +47,8 @@ impl Fieldseal {
     ) -> Result<Arc<Self>, FieldsealError> {
         guard(|| {
             let store = Store::open(&data_dir, &PlatformKeyVault(key_vault))?;
+            // Before anything can start an ingest: orphan blobs and last run's viewing copies go.
+            fieldseal_core::startup::recover(&store)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .thread_name("fieldseal-worker")
