@@ -25,7 +25,10 @@ pub fn run() -> u8 {
         }
         Err(e) => {
             let explained = e.explain();
-            eprintln!("self-check failed [{}]: {}\n{}", explained.code, explained.message_en, explained.message_zh);
+            eprintln!(
+                "self-check failed [{}]: {}\n{}",
+                explained.code, explained.message_en, explained.message_zh
+            );
             1
         }
     }
@@ -36,7 +39,8 @@ fn step(what: &str) {
 }
 
 fn check() -> Result<(), Error> {
-    let dir = tempfile::tempdir().map_err(|e| fieldseal_core::crypto::CryptoError::io(std::env::temp_dir(), e))?;
+    let dir =
+        tempfile::tempdir().map_err(|e| fieldseal_core::crypto::CryptoError::io(std::env::temp_dir(), e))?;
     println!("fieldseal {} self-check in {}", fieldseal_core::CORE_VERSION, dir.path().display());
 
     let vault = KeyFileVault::open_or_create(dir.path().join("device.kek"))?;
@@ -58,10 +62,14 @@ fn check() -> Result<(), Error> {
     let (mut sealed, summary) = encryptor.finish()?;
     let mut decryptor = StreamDecryptor::open(&store.keys().stream, Cursor::new(&sealed))?;
     assert_same("vault range read", decryptor.read_range(100_000, 5_000)? == plaintext[100_000..105_000])?;
-    step(&format!("vault stream: {} bytes in {} segments, random-access read verified", summary.plaintext_len, summary.segments));
+    step(&format!(
+        "vault stream: {} bytes in {} segments, random-access read verified",
+        summary.plaintext_len, summary.segments
+    ));
     let middle = sealed.len() / 2;
     sealed[middle] ^= 0x01;
-    let tampered = StreamDecryptor::open(&store.keys().stream, Cursor::new(&sealed)).and_then(|mut d| d.verify_all());
+    let tampered =
+        StreamDecryptor::open(&store.keys().stream, Cursor::new(&sealed)).and_then(|mut d| d.verify_all());
     assert_same("flipped vault byte detected", tampered.is_err())?;
     step("vault stream: a flipped byte is detected");
 
@@ -74,7 +82,9 @@ fn check() -> Result<(), Error> {
     assert_same("altered envelope rejected", forged.verify(&public_key).is_err())?;
     step("signed envelope: changing one character of the payload fails verification");
 
-    store.write(|tx, keys| trail::append(tx, keys, &DomainEvent::new("device", "self_check.run", payload.clone())))?;
+    store.write(|tx, keys| {
+        trail::append(tx, keys, &DomainEvent::new("device", "self_check.run", payload.clone()))
+    })?;
     let entries = store.read(|conn, keys| trail::verify_stream(conn, keys, "device"))?;
     step(&format!("trail: {} event(s) chained and verified", entries.len()));
 
@@ -87,5 +97,9 @@ fn check() -> Result<(), Error> {
 }
 
 fn assert_same(what: &str, ok: bool) -> Result<(), Error> {
-    if ok { Ok(()) } else { Err(fieldseal_core::crypto::CryptoError::integrity(format!("self-check step '{what}'")).into()) }
+    if ok {
+        Ok(())
+    } else {
+        Err(fieldseal_core::crypto::CryptoError::integrity(format!("self-check step '{what}'")).into())
+    }
 }

@@ -34,12 +34,18 @@ impl From<Explained> for FieldsealError {
             ErrorClass::InvalidInput { field, reason } => {
                 FieldsealError::InvalidInput { code, field, reason, message_zh, message_en }
             }
-            ErrorClass::NotAllowed { rule } => FieldsealError::NotAllowed { code, rule, message_zh, message_en },
+            ErrorClass::NotAllowed { rule } => {
+                FieldsealError::NotAllowed { code, rule, message_zh, message_en }
+            }
             ErrorClass::NotFound { what } => FieldsealError::NotFound { code, what, message_zh, message_en },
-            ErrorClass::Integrity { what } => FieldsealError::Integrity { code, what, message_zh, message_en },
+            ErrorClass::Integrity { what } => {
+                FieldsealError::Integrity { code, what, message_zh, message_en }
+            }
             ErrorClass::Storage => FieldsealError::Storage { code, message_zh, message_en },
             ErrorClass::KeyUnavailable => FieldsealError::KeyUnavailable { code, message_zh, message_en },
-            ErrorClass::Network { retryable } => FieldsealError::Network { code, retryable, message_zh, message_en },
+            ErrorClass::Network { retryable } => {
+                FieldsealError::Network { code, retryable, message_zh, message_en }
+            }
             ErrorClass::Cancelled => FieldsealError::Cancelled { code, message_zh, message_en },
             ErrorClass::Internal => FieldsealError::Internal { code, message_zh, message_en },
         }

@@ -17,7 +17,9 @@ pub use error::{FieldsealError, PlatformError};
 pub use evidence::*;
 pub use inspections::*;
 pub use notes::Note;
-pub use platform::{DeviceSigner, KeyVault, software_device_signer, software_key_vault, software_passphrase_vault};
+pub use platform::{
+    DeviceSigner, KeyVault, software_device_signer, software_key_vault, software_passphrase_vault,
+};
 pub use root::{Fieldseal, StoreStatus};
 pub use statements::VerifiedStatement;
 

@@ -15,14 +15,30 @@ pub struct Note {
 
 impl From<notes::Note> for Note {
     fn from(n: notes::Note) -> Self {
-        Note { id: n.id, inspection_id: n.inspection_id, created_at: n.created_at, title: n.title, body: n.body }
+        Note {
+            id: n.id,
+            inspection_id: n.inspection_id,
+            created_at: n.created_at,
+            title: n.title,
+            body: n.body,
+        }
     }
 }
 
 #[uniffi::export]
 impl Fieldseal {
-    pub fn add_note(&self, inspection_id: Option<String>, title: String, body: String) -> Result<Note, FieldsealError> {
-        guard(|| Ok(self.store.write(|tx, keys| notes::add(tx, keys, inspection_id.as_deref(), &title, &body))?.into()))
+    pub fn add_note(
+        &self,
+        inspection_id: Option<String>,
+        title: String,
+        body: String,
+    ) -> Result<Note, FieldsealError> {
+        guard(|| {
+            Ok(self
+                .store
+                .write(|tx, keys| notes::add(tx, keys, inspection_id.as_deref(), &title, &body))?
+                .into())
+        })
     }
 
     pub fn note(&self, id: String) -> Result<Note, FieldsealError> {

@@ -70,7 +70,10 @@ impl<V: crypto::KeyVault> KeyVault for SoftwareVault<V> {
     }
 
     fn unwrap_key(&self, wrapped: Vec<u8>) -> Result<Vec<u8>, PlatformError> {
-        self.0.unwrap_key(&wrapped).map(|k| k.to_vec()).map_err(|e| PlatformError::Failed { reason: e.to_string() })
+        self.0
+            .unwrap_key(&wrapped)
+            .map(|k| k.to_vec())
+            .map_err(|e| PlatformError::Failed { reason: e.to_string() })
     }
 }
 
@@ -82,7 +85,8 @@ impl DeviceSigner for SoftwareDeviceSigner {
     }
 
     fn sign(&self, message: Vec<u8>) -> Result<Vec<u8>, PlatformError> {
-        crypto::DeviceSigner::sign(&self.0, &message).map_err(|e| PlatformError::Failed { reason: e.to_string() })
+        crypto::DeviceSigner::sign(&self.0, &message)
+            .map_err(|e| PlatformError::Failed { reason: e.to_string() })
     }
 }
 
@@ -104,9 +108,13 @@ pub fn software_passphrase_vault(passphrase: String) -> Arc<dyn KeyVault> {
 
 /// A software ES256 signer whose private key is stored at `key_file`, wrapped by `vault`.
 #[uniffi::export]
-pub fn software_device_signer(vault: Arc<dyn KeyVault>, key_file: String) -> Result<Arc<dyn DeviceSigner>, FieldsealError> {
+pub fn software_device_signer(
+    vault: Arc<dyn KeyVault>,
+    key_file: String,
+) -> Result<Arc<dyn DeviceSigner>, FieldsealError> {
     guard(|| {
-        let signer = SoftwareSigner::load_or_create(&PlatformKeyVault(vault), &PathBuf::from(key_file)).map_err(into_error)?;
+        let signer = SoftwareSigner::load_or_create(&PlatformKeyVault(vault), &PathBuf::from(key_file))
+            .map_err(into_error)?;
         Ok(Arc::new(SoftwareDeviceSigner(signer)) as Arc<dyn DeviceSigner>)
     })
 }

@@ -55,7 +55,11 @@ impl Fieldseal {
                 .enable_all()
                 .build()
                 .map_err(|e| FieldsealError::internal(&format!("worker runtime: {e}")))?;
-            Ok(Arc::new(Fieldseal { store: Arc::new(store), signer: Arc::new(PlatformSigner(signer)), runtime }))
+            Ok(Arc::new(Fieldseal {
+                store: Arc::new(store),
+                signer: Arc::new(PlatformSigner(signer)),
+                runtime,
+            }))
         })
     }
 
@@ -75,7 +79,10 @@ impl Fieldseal {
 
     /// The device key's id, as it appears in every signed envelope from this device.
     pub fn device_key_id(&self) -> Result<String, FieldsealError> {
-        guard(|| Ok(key_id(&self.signer.public_key().map_err(fieldseal_core::Error::from)?).map_err(fieldseal_core::Error::from)?))
+        guard(|| {
+            Ok(key_id(&self.signer.public_key().map_err(fieldseal_core::Error::from)?)
+                .map_err(fieldseal_core::Error::from)?)
+        })
     }
 }
 
@@ -84,7 +91,9 @@ impl Drop for Fieldseal {
         // The app may release the object from a thread inside the runtime; never block there.
         let runtime = std::mem::replace(
             &mut self.runtime,
-            tokio::runtime::Builder::new_current_thread().build().expect("an idle current-thread runtime needs no resources"),
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("an idle current-thread runtime needs no resources"),
         );
         runtime.shutdown_background();
     }
