@@ -87,13 +87,14 @@ class CrashingKeyVault : KeyVault {
 
 /** ES256 with a JCA EC P-256 key: DER signatures, as `Signature("SHA256withECDSA")` returns on Android. */
 class EcDeviceSigner(val keyPair: KeyPair = newP256KeyPair()) : DeviceSigner {
-    var signCalls = 0
-        private set
+    // The core signs from its worker threads, several at once: the count must be atomic.
+    private val signCount = java.util.concurrent.atomic.AtomicInteger()
+    val signCalls: Int get() = signCount.get()
 
     override fun publicKey(): ByteArray = uncompressedPoint(keyPair.public as ECPublicKey)
 
     override fun sign(message: ByteArray): ByteArray {
-        signCalls++
+        signCount.incrementAndGet()
         return Signature.getInstance("SHA256withECDSA").run {
             initSign(keyPair.private)
             update(message)
