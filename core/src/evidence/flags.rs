@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::Message;
+
 /// One observation about a capture. Serialised as `{"flag": "...", ...details}` so platforms can
 /// switch on a stable string.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,12 +58,78 @@ impl CaptureFlag {
     }
 }
 
+impl CaptureFlag {
+    /// What the flag means for a reviewer, in Chinese and English, for the evidence screens.
+    pub fn message(&self) -> Message {
+        match self {
+            CaptureFlag::NoLocation => Message::new(
+                "采集时没有定位，不能据此证明在现场。",
+                "No location fix at capture; this item cannot show presence on site.",
+            ),
+            CaptureFlag::MockedLocation => Message::new(
+                "定位来自模拟位置，不能单独证明在现场。",
+                "The location came from a mock provider; it cannot alone prove presence on site.",
+            ),
+            CaptureFlag::PoorAccuracy { accuracy_m, threshold_m } => Message::new(
+                format!("定位精度 {accuracy_m:.0} 米，低于要求的 {threshold_m:.0} 米，不能单独证明在现场。"),
+                format!(
+                    "Location accuracy {accuracy_m:.0} m is worse than the required {threshold_m:.0} m; it cannot alone prove presence on site."
+                ),
+            ),
+            CaptureFlag::StaleFix { age_secs } => Message::new(
+                format!("定位时间与拍摄时间相差 {} 秒，定位可能已过时。", age_secs.abs()),
+                format!("The fix was taken {} s away from the capture; it may be stale.", age_secs.abs()),
+            ),
+            CaptureFlag::OutsideSite { distance_m } => Message::new(
+                format!("采集位置在企业登记厂界外约 {distance_m:.0} 米。"),
+                format!("Captured about {distance_m:.0} m outside the enterprise's registered site."),
+            ),
+            CaptureFlag::NoRegisteredSite => Message::new(
+                "该企业未登记厂区位置，无法核对是否在现场。",
+                "The enterprise has no registered site position, so presence cannot be checked.",
+            ),
+            CaptureFlag::ExifMissing => Message::new(
+                "照片缺少相机拍摄时间（EXIF），相机自身记录缺失。",
+                "The photo has no camera capture time (EXIF); the camera's own record is missing.",
+            ),
+            CaptureFlag::ExifUnreadable { fields } => Message::new(
+                format!("照片 EXIF 字段无法读取：{}。", fields.join("、")),
+                format!("Unreadable EXIF fields in the photo: {}.", fields.join(", ")),
+            ),
+            CaptureFlag::ExifTimeMismatch { delta_secs, tolerance_secs, .. } => Message::new(
+                format!("相机时间与设备时间相差 {} 秒，超过允许的 {tolerance_secs} 秒。", delta_secs.abs()),
+                format!(
+                    "Camera time and device time differ by {} s, more than the allowed {tolerance_secs} s.",
+                    delta_secs.abs()
+                ),
+            ),
+            CaptureFlag::ExifPositionMismatch { distance_m, allowed_m } => Message::new(
+                format!("照片 GPS 与设备定位相差 {distance_m:.0} 米，超过允许的 {allowed_m:.0} 米。"),
+                format!(
+                    "Photo GPS and device fix differ by {distance_m:.0} m, more than the allowed {allowed_m:.0} m."
+                ),
+            ),
+            CaptureFlag::ClockMismatch { delta_secs, tolerance_secs } => Message::new(
+                format!("卫星时间与设备时钟相差 {} 秒，超过允许的 {tolerance_secs} 秒。", delta_secs.abs()),
+                format!(
+                    "GNSS time and the device clock differ by {} s, more than the allowed {tolerance_secs} s.",
+                    delta_secs.abs()
+                ),
+            ),
+            CaptureFlag::BackFilled { after_checkout_secs } => Message::new(
+                format!("后补：在检查结束（签退）后 {} 分钟采集。", after_checkout_secs / 60),
+                format!("Back-filled: captured {} min after check-out.", after_checkout_secs / 60),
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn wire_tag_equals_code() {
+    fn every_flag_has_a_stable_code_and_text_in_both_languages() {
         let flags = [
             CaptureFlag::NoLocation,
             CaptureFlag::MockedLocation,
@@ -81,6 +149,14 @@ mod tests {
             assert_eq!(v["flag"], f.code());
             let back: CaptureFlag = serde_json::from_value(v).unwrap();
             assert_eq!(back, f);
+            let text = f.message();
+            assert!(
+                text.zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{}: {}",
+                f.code(),
+                text.zh
+            );
+            assert!(text.en.is_ascii() && !text.en.is_empty(), "{}: {}", f.code(), text.en);
         }
     }
 }

@@ -19,8 +19,8 @@ use fieldseal_core::{
 
 pub use inputs::{CaptureRequest, LocationFix};
 pub use records::{
-    CaptureFlag, EvidenceDetail, EvidenceSummary, ExifGps, ExifInfo, ParentRef, SealedEvidence,
-    VerifiedEvidence,
+    CaptureFlag, EvidenceDetail, EvidenceSummary, ExifGps, ExifInfo, FlagMessage, ParentRef, SealedEvidence,
+    VerifiedEvidence, capture_flag_message,
 };
 
 use crate::{

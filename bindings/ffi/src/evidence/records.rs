@@ -35,32 +35,54 @@ pub enum CaptureFlag {
     BackFilled { after_checkout_secs: i64 },
 }
 
-impl From<core::CaptureFlag> for CaptureFlag {
-    fn from(f: core::CaptureFlag) -> Self {
-        use core::CaptureFlag as C;
-        match f {
-            C::NoLocation => CaptureFlag::NoLocation,
-            C::MockedLocation => CaptureFlag::MockedLocation,
-            C::PoorAccuracy { accuracy_m, threshold_m } => {
-                CaptureFlag::PoorAccuracy { accuracy_m, threshold_m }
+/// The FFI enum mirrors the core's variant for variant; one list generates both conversions so
+/// they cannot drift apart.
+macro_rules! mirror_capture_flags {
+    ($($variant:ident $({ $($field:ident),* })?),* $(,)?) => {
+        impl From<core::CaptureFlag> for CaptureFlag {
+            fn from(f: core::CaptureFlag) -> Self {
+                match f { $(core::CaptureFlag::$variant $({ $($field),* })? => CaptureFlag::$variant $({ $($field),* })?,)* }
             }
-            C::StaleFix { age_secs } => CaptureFlag::StaleFix { age_secs },
-            C::OutsideSite { distance_m } => CaptureFlag::OutsideSite { distance_m },
-            C::NoRegisteredSite => CaptureFlag::NoRegisteredSite,
-            C::ExifMissing => CaptureFlag::ExifMissing,
-            C::ExifUnreadable { fields } => CaptureFlag::ExifUnreadable { fields },
-            C::ExifTimeMismatch { delta_secs, tolerance_secs, offset_known } => {
-                CaptureFlag::ExifTimeMismatch { delta_secs, tolerance_secs, offset_known }
-            }
-            C::ExifPositionMismatch { distance_m, allowed_m } => {
-                CaptureFlag::ExifPositionMismatch { distance_m, allowed_m }
-            }
-            C::ClockMismatch { delta_secs, tolerance_secs } => {
-                CaptureFlag::ClockMismatch { delta_secs, tolerance_secs }
-            }
-            C::BackFilled { after_checkout_secs } => CaptureFlag::BackFilled { after_checkout_secs },
         }
-    }
+        impl From<CaptureFlag> for core::CaptureFlag {
+            fn from(f: CaptureFlag) -> Self {
+                match f { $(CaptureFlag::$variant $({ $($field),* })? => core::CaptureFlag::$variant $({ $($field),* })?,)* }
+            }
+        }
+    };
+}
+
+mirror_capture_flags!(
+    NoLocation,
+    MockedLocation,
+    PoorAccuracy { accuracy_m, threshold_m },
+    StaleFix { age_secs },
+    OutsideSite { distance_m },
+    NoRegisteredSite,
+    ExifMissing,
+    ExifUnreadable { fields },
+    ExifTimeMismatch { delta_secs, tolerance_secs, offset_known },
+    ExifPositionMismatch { distance_m, allowed_m },
+    ClockMismatch { delta_secs, tolerance_secs },
+    BackFilled { after_checkout_secs },
+);
+
+/// A flag explained for a reviewer.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FlagMessage {
+    pub code: String,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+/// What a capture flag means, in Chinese and English, for the evidence screens.
+#[uniffi::export]
+pub fn capture_flag_message(flag: CaptureFlag) -> Result<FlagMessage, crate::FieldsealError> {
+    crate::guard::guard(|| {
+        let flag = core::CaptureFlag::from(flag);
+        let text = flag.message();
+        Ok(FlagMessage { code: flag.code().to_owned(), message_zh: text.zh, message_en: text.en })
+    })
 }
 
 fn flags(flags: Vec<core::CaptureFlag>) -> Vec<CaptureFlag> {

@@ -14,6 +14,7 @@ import cn.fieldseal.core.Location
 import cn.fieldseal.core.LocationFix
 import cn.fieldseal.core.NewTask
 import cn.fieldseal.core.TaskSource
+import cn.fieldseal.core.captureFlagMessage
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertArrayEquals
 import org.junit.Assert.assertEquals
@@ -187,6 +188,12 @@ class EvidenceIngestTest {
             assertEquals("distance to the site's boundary", expected, outside.distanceM, expected * 0.005)
             assertEquals(outside.distanceM, detail.distanceToSiteM!!, 0.1)
             assertEquals(sealed.flags, flags)
+            // Each flag comes with text for the reviewer's screen, naming the distance it measured.
+            val mockedText = captureFlagMessage(CaptureFlag.MockedLocation)
+            assertEquals("mocked_location", mockedText.code)
+            assertTrue(mockedText.messageZh, mockedText.messageZh.contains("模拟"))
+            val outsideText = captureFlagMessage(outside)
+            assertTrue(outsideText.messageEn, outsideText.messageEn.contains("%.0f m".format(outside.distanceM)))
 
             // The EXIF written here comes back as the camera's own record.
             val exif = detail.exif ?: throw AssertionError("the EXIF written here was not read back")
