@@ -237,3 +237,59 @@ fn after_a_restart_recovery_removes_orphans_and_viewing_copies_and_evidence_stil
     assert!(!env.store.vault().blob_ids().unwrap().contains(&"ev_crashed".to_string()));
     verify_item(&env.store, &out.evidence_id, &env.public_key()).unwrap();
 }
+
+/// A recording inspection with one failed item and a 立行立改 finding on it.
+fn recording_with_finding() -> (Inspection, String) {
+    use fieldseal_core::{
+        checklist::{AnswerValue, ResultCode},
+        model::{Handling, NewFinding},
+    };
+    let mut inspection = recording();
+    let item = "permit.valid";
+    let fail = AnswerValue::Result { code: ResultCode::Fail, reason: None };
+    inspection.set_answer(item, fail, "insp-001", None, t("09:10")).unwrap();
+    let (finding, _) = inspection
+        .add_finding(
+            NewFinding {
+                item_id: item.into(),
+                category: None,
+                description: "排污许可证正本未悬挂".into(),
+                legal_basis: vec![],
+                evidence_ids: vec![],
+                handling: Handling::FixOnSite,
+            },
+            t("09:12"),
+        )
+        .unwrap();
+    (inspection, finding)
+}
+
+#[test]
+fn a_capture_made_against_a_finding_is_listed_in_that_finding_in_the_same_commit() {
+    let env = Env::new();
+    let (inspection, finding) = recording_with_finding();
+    save(&env.store, &inspection);
+    let source = env.capture_file("IMG_after.jpg", &testmedia::photo(&PhotoSpec::default()));
+    let req = IngestRequest { finding_id: Some(finding.clone()), ..photo_request(&source, None) };
+
+    let out = ingest_with(&env, &StoredInspectionGuard, &req).unwrap();
+
+    let stored = load(&env.store);
+    let listed = &stored.findings().iter().find(|f| f.id == finding).unwrap().evidence_ids;
+    assert_eq!(listed, &vec![out.evidence_id]);
+}
+
+#[test]
+fn a_capture_against_an_unknown_finding_rolls_back_whole() {
+    let env = Env::new();
+    let (inspection, _) = recording_with_finding();
+    save(&env.store, &inspection);
+    let bytes = testmedia::photo(&PhotoSpec::default());
+    let source = env.capture_file("IMG_after.jpg", &bytes);
+    let req = IngestRequest { finding_id: Some("no-such-finding".into()), ..photo_request(&source, None) };
+
+    let err = ingest_with(&env, &StoredInspectionGuard, &req).unwrap_err();
+
+    assert!(matches!(err.explain().class, ErrorClass::NotFound { .. }), "{err:?}");
+    assert_nothing_stored(&env, &source, &bytes);
+}

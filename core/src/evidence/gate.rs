@@ -23,18 +23,23 @@ impl CaptureGuard for StoredInspectionGuard {
         Ok(CaptureGate::of(&stored::load_inspection(conn, keys, inspection_id)?))
     }
 
-    /// Runs in the sealing transaction. An item the checklist does not know is refused by the model
-    /// (`NotFound`), which rolls the capture back: evidence is never linked to an item that does
-    /// not exist. Captures linked only to a finding, or to nothing, change no count.
+    /// Runs in the sealing transaction. An item or finding the inspection does not know is refused
+    /// by the model (`NotFound`), which rolls the capture back: evidence is never linked to
+    /// something that does not exist. A capture linked to neither changes nothing here.
     fn on_sealed(&self, tx: &Transaction<'_>, keys: &Keyring, sealed: &EvidenceManifest) -> Result<()> {
-        let Some(item_id) = sealed.item_id.as_deref() else {
+        if sealed.item_id.is_none() && sealed.finding_id.is_none() {
             return Ok(());
-        };
+        }
         stored::modify_inspection(tx, keys, &sealed.inspection_id, |inspection| {
-            let count = inspection.evidence_count(item_id, sealed.kind).saturating_add(1);
-            inspection.set_evidence_count(item_id, sealed.kind, count)?;
-            // The capture's own `evidence.sealed` event names the item; a second event would only
-            // repeat it.
+            if let Some(item_id) = sealed.item_id.as_deref() {
+                let count = inspection.evidence_count(item_id, sealed.kind).saturating_add(1);
+                inspection.set_evidence_count(item_id, sealed.kind, count)?;
+            }
+            if let Some(finding_id) = sealed.finding_id.as_deref() {
+                inspection.link_finding_evidence(finding_id, &sealed.evidence_id)?;
+            }
+            // The capture's own `evidence.sealed` event names the item and finding; a second event
+            // would only repeat it.
             Ok(Vec::new())
         })?;
         Ok(())

@@ -173,6 +173,24 @@ impl Inspection {
         })
     }
 
+    /// Lists a sealed capture among a finding's evidence; the evidence module calls this in the
+    /// sealing transaction for captures made against a finding. Like evidence counts, the list may
+    /// grow while the record waits for signature, and never after it is signed.
+    pub fn link_finding_evidence(&mut self, finding_id: &str, evidence_id: &str) -> Result<()> {
+        self.transact(|i| {
+            i.expect_editable("link_finding_evidence", &[S::Recording, S::PendingSignature])?;
+            let f = i
+                .findings
+                .iter_mut()
+                .find(|f| f.id == finding_id && f.withdrawn.is_none())
+                .ok_or_else(|| DomainError::NotFound { what: format!("finding {finding_id}") })?;
+            if !f.evidence_ids.iter().any(|id| id == evidence_id) {
+                f.evidence_ids.push(evidence_id.to_owned());
+            }
+            Ok(())
+        })
+    }
+
     /// Withdraws a finding before signature (the item was corrected), keeping it visible with why.
     pub fn withdraw_finding(&mut self, finding_id: &str, reason: &str, at: DateTime<FixedOffset>) -> Events {
         self.transact(|i| {
