@@ -381,6 +381,37 @@ pub fn create_inspection(
     Ok(inspection)
 }
 
+/// 组队 — assigns the team, checking certificates against the newest register on the device.
+pub fn assign_inspectors(
+    tx: &Transaction<'_>,
+    keys: &Keyring,
+    id: &str,
+    inspector_ids: &[String],
+    at: chrono::DateTime<chrono::FixedOffset>,
+) -> Result<Inspection> {
+    let register = newest_register(tx, keys)?;
+    modify_inspection(tx, keys, id, |i| i.assign_inspectors(&register, inspector_ids, at))
+}
+
+/// 离线就绪 — expands the newest stored version of the task's template over the enterprise's
+/// permits in the newest register on the device, and freezes both versions into the inspection.
+pub fn prepare_offline(
+    tx: &Transaction<'_>,
+    keys: &Keyring,
+    id: &str,
+    at: chrono::DateTime<chrono::FixedOffset>,
+) -> Result<Inspection> {
+    let register = newest_register(tx, keys)?;
+    let template_id = load_inspection(tx, keys, id)?.task().template_id.clone();
+    let template = latest_template(tx, &template_id)?
+        .ok_or_else(|| StoreError::NotFound { what: format!("template {template_id}") })?;
+    modify_inspection(tx, keys, id, |i| i.prepare_offline(&register, &template, at))
+}
+
+fn newest_register(conn: &Connection, keys: &Keyring) -> Result<RegisterSnapshot> {
+    latest_register(conn, keys)?.ok_or_else(|| StoreError::NotFound { what: "register".into() }.into())
+}
+
 fn load_revision(conn: &Connection, id: &str) -> Result<u64> {
     let rev: i64 = conn
         .query_row("SELECT revision FROM inspections WHERE id = ?1", [id], |r| r.get(0))

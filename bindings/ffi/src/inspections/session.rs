@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use fieldseal_core::{
     model::{self, Inspection},
-    store::{Store, StoreError, inspections as stored},
+    store::{Store, inspections as stored},
     trail::{self, DomainEvent},
 };
 
@@ -50,10 +50,6 @@ impl InspectionSession {
 }
 
 /// The device holds no register yet: nothing to form a team or a checklist from.
-fn no_register() -> fieldseal_core::Error {
-    StoreError::NotFound { what: "register".into() }.into()
-}
-
 #[uniffi::export]
 impl InspectionSession {
     pub fn id(&self) -> String {
@@ -80,10 +76,7 @@ impl InspectionSession {
     pub fn assign_inspectors(&self, inspector_ids: Vec<String>) -> Result<InspectionState, FieldsealError> {
         guard(|| {
             let inspection = self.store.write(|tx, keys| {
-                let register = stored::latest_register(tx, keys)?.ok_or_else(no_register)?;
-                stored::modify_inspection(tx, keys, &self.id, |i| {
-                    i.assign_inspectors(&register, &inspector_ids, device_now())
-                })
+                stored::assign_inspectors(tx, keys, &self.id, &inspector_ids, device_now())
             })?;
             Ok(inspection.state().into())
         })
@@ -93,15 +86,8 @@ impl InspectionSession {
     /// permits in the register on the device, and freezes both versions into the inspection.
     pub fn prepare_offline(&self) -> Result<InspectionState, FieldsealError> {
         guard(|| {
-            let inspection = self.store.write(|tx, keys| {
-                let register = stored::latest_register(tx, keys)?.ok_or_else(no_register)?;
-                let template_id = stored::load_inspection(tx, keys, &self.id)?.task().template_id.clone();
-                let template = stored::latest_template(tx, &template_id)?
-                    .ok_or_else(|| StoreError::NotFound { what: format!("template {template_id}") })?;
-                stored::modify_inspection(tx, keys, &self.id, |i| {
-                    i.prepare_offline(&register, &template, device_now())
-                })
-            })?;
+            let inspection =
+                self.store.write(|tx, keys| stored::prepare_offline(tx, keys, &self.id, device_now()))?;
             Ok(inspection.state().into())
         })
     }
