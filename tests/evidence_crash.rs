@@ -4,8 +4,10 @@
 //! The test re-runs its own binary as a child (`FIELDSEAL_CRASH_CHILD` set) that seals one file,
 //! and SIGKILLs it after a pseudo-random delay spread over the child's whole run: before the store
 //! opens, mid-stream, during the fsyncs and the transaction, and after. The parent then reopens the
-//! store as the app would (vault `.part` sweep, orphan blob sweep) and checks every capture.
+//! store as the app would (vault `.part` sweep, then `startup::recover`) and checks every capture.
 
+// Shared with core's own integration tests: real JPEGs with real EXIF, a store and a test guard.
+#[path = "../core/tests/support/mod.rs"]
 mod support;
 
 use std::{
@@ -16,9 +18,7 @@ use std::{
 
 use fieldseal_core::{
     crypto::{DeviceSigner, column::hex, signer::SoftwareSigner},
-    evidence::{
-        CancelToken, EvidenceKind, IngestContext, IngestPolicy, ingest, sweep_orphan_blobs, verify_item, view,
-    },
+    evidence::{CancelToken, EvidenceKind, IngestContext, IngestPolicy, ingest, verify_item, view},
 };
 use support::{
     harness::{INSPECTION, TestGuard, key_vault, open_store, request},
@@ -136,7 +136,7 @@ fn sigkill_during_ingest_leaves_each_capture_complete_or_absent_with_its_input_i
 /// Reopens the store like the app does after a crash, then checks every capture so far.
 fn check_all(root: &Path, captures: &[Capture], public_key: &[u8]) {
     let store = open_store(root);
-    sweep_orphan_blobs(&store).unwrap();
+    fieldseal_core::startup::recover(&store).unwrap();
     let items = view::list_for_inspection(&store, INSPECTION).unwrap();
     let mut sealed = std::collections::HashMap::new();
     for item in &items {
