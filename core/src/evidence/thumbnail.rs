@@ -1,8 +1,9 @@
 //! 缩略图 — the small preview shown in evidence lists.
 //!
 //! The camera's own EXIF thumbnail is used when there is one (decoding 20 KB instead of 3 MB is what
-//! keeps photo ingest within a few times the cost of hashing it); otherwise the photo is decoded with
-//! `image` under allocation limits and reduced. Either way the EXIF orientation is applied, so the
+//! keeps photo ingest within a few times the cost of hashing it); otherwise the photo is decoded
+//! under allocation limits — a JPEG at a reduced scale straight from its DCT, a PNG with `image` — and
+//! reduced. Either way the EXIF orientation is applied, so the
 //! preview stands the way the photographer held the phone, and the result is a JPEG no larger than
 //! [`MAX_EDGE_PX`] on its longer side. The original is never touched.
 
@@ -63,20 +64,46 @@ pub fn make_thumbnail_from<R: BufRead + Seek>(
     if let Some(img) = exif_thumbnail.and_then(decode_embedded) {
         return Some((encode(img, orientation)?, ThumbnailSource::Exif));
     }
-    let format = match media {
-        MediaType::Jpeg => ImageFormat::Jpeg,
-        MediaType::Png => ImageFormat::Png,
-        _ => return None,
-    };
+    if !matches!(media, MediaType::Jpeg | MediaType::Png) {
+        return None;
+    }
     let (reader, size) = open()?;
-    // The decoder reads the whole input into memory first.
+    // The decoders hold their whole input (or its coefficients) in memory.
     if size > MAX_DECODE_INPUT {
         return None;
     }
-    let mut reader = ImageReader::with_format(reader, format);
-    reader.limits(decode_limits());
-    let img = reader.decode().ok()?;
+    let img = if media == MediaType::Jpeg {
+        decode_jpeg_reduced(reader)?
+    } else {
+        let mut reader = ImageReader::with_format(reader, ImageFormat::Png);
+        reader.limits(decode_limits());
+        reader.decode().ok()?
+    };
     Some((encode(img.thumbnail(MAX_EDGE_PX, MAX_EDGE_PX), orientation)?, ThumbnailSource::Decoded))
+}
+
+/// Decodes a JPEG with its inverse DCT scaled down (by up to 8 per side) to the smallest size that
+/// still covers [`MAX_EDGE_PX`]: a 12 MP photo yields 500 × 375 pixels for a fraction of the work
+/// and memory of a full decode.
+fn decode_jpeg_reduced<R: BufRead>(reader: R) -> Option<DynamicImage> {
+    use jpeg_decoder::{Decoder, PixelFormat};
+    let mut decoder = Decoder::new(reader);
+    decoder.set_max_decoding_buffer_size(MAX_DECODE_ALLOC as usize);
+    decoder.read_info().ok()?;
+    let info = decoder.info()?;
+    if u32::from(info.width.max(info.height)) > MAX_DECODE_EDGE_PX {
+        return None;
+    }
+    let (width, height) = decoder.scale(MAX_EDGE_PX as u16, MAX_EDGE_PX as u16).ok()?;
+    let pixels = decoder.decode().ok()?;
+    let (width, height) = (u32::from(width), u32::from(height));
+    match decoder.info()?.pixel_format {
+        PixelFormat::RGB24 => image::RgbImage::from_raw(width, height, pixels).map(DynamicImage::ImageRgb8),
+        PixelFormat::L8 => image::GrayImage::from_raw(width, height, pixels).map(DynamicImage::ImageLuma8),
+        // CMYK and 16-bit greyscale JPEGs do not come out of phone cameras; no preview rather
+        // than a guessed colour conversion.
+        PixelFormat::CMYK32 | PixelFormat::L16 => None,
+    }
 }
 
 fn decode_embedded(bytes: &[u8]) -> Option<DynamicImage> {
@@ -148,6 +175,27 @@ mod tests {
             let expected = if o >= 5 { (32, 64) } else { (64, 32) };
             assert_eq!(dims, expected, "orientation {o}");
         }
+    }
+
+    #[test]
+    fn a_large_photo_without_an_exif_thumbnail_gets_a_reduced_preview_of_the_right_shape() {
+        let img =
+            RgbImage::from_fn(2400, 1200, |x, _| if x < 1200 { Rgb([255, 0, 0]) } else { Rgb([0, 0, 255]) });
+        let mut bytes = Vec::new();
+        JpegEncoder::new_with_quality(&mut bytes, 90).encode_image(&img).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.jpg");
+        std::fs::write(&path, bytes).unwrap();
+
+        let (thumb, src) = make_thumbnail(None, &path, MediaType::Jpeg, Some(6)).unwrap();
+
+        assert_eq!(src, ThumbnailSource::Decoded);
+        let preview = decode(&thumb);
+        assert_eq!(preview.dimensions(), (160, 320), "reduced to 320 on the long edge, then turned upright");
+        let top = preview.get_pixel(80, 40).0;
+        let bottom = preview.get_pixel(80, 280).0;
+        assert!(top[0] > 200 && top[2] < 60, "{top:?}");
+        assert!(bottom[2] > 200 && bottom[0] < 60, "{bottom:?}");
     }
 
     #[test]
