@@ -6,11 +6,14 @@
 //! (a record waits for its evidence blobs); a row is due only when all its dependencies are
 //! acknowledged. The sync engine that drains it is a later capability; this module is its contract.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Transaction, params};
 use serde::{Deserialize, Serialize};
 
-use crate::{Result, store::StoreError};
+use crate::{
+    Result,
+    store::{StoreError, timestamp},
+};
 
 /// What kind of object an outbox row uploads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,10 +221,6 @@ fn list(conn: &Connection, filter: &str, params: impl rusqlite::Params) -> Resul
         });
     }
     Ok(items)
-}
-
-fn timestamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 #[cfg(test)]

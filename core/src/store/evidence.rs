@@ -5,7 +5,6 @@
 //! with the column key under the row id, so a manifest copied onto another row fails to open. The
 //! content hash is reachable only through a keyed lookup hash.
 
-use chrono::{SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{Keyring, StoreError};
@@ -72,7 +71,7 @@ pub fn insert(tx: &Transaction<'_>, keys: &Keyring, item: &NewEvidence<'_>) -> R
             item.blob_id,
             item.thumbnail_blob_id,
             sealed,
-            Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+            super::now_timestamp(),
         ],
     )
     .map_err(StoreError::sql("save evidence"))?;

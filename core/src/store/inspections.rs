@@ -6,11 +6,10 @@
 //! sealed value moved to another row does not open. Events reach the trail only through
 //! [`append_events`].
 
-use chrono::{SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::{Keyring, StoreError};
+use super::{Keyring, StoreError, now_timestamp};
 use crate::{
     Result,
     checklist::Template,
@@ -20,10 +19,6 @@ use crate::{
     },
     trail::DomainEvent,
 };
-
-fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
-}
 
 fn seal<T: Serialize>(keys: &Keyring, context: &str, value: &T) -> Result<Vec<u8>> {
     let json = serde_json::to_vec(value)
@@ -74,7 +69,7 @@ pub fn save_register(tx: &Transaction<'_>, keys: &Keyring, snapshot: &RegisterSn
     let reg = snapshot.register();
     tx.execute(
         "INSERT INTO registers (version, content_hash, published_at, loaded_at) VALUES (?1, ?2, ?3, ?4)",
-        params![version, snapshot.content_hash(), reg.published_at, now()],
+        params![version, snapshot.content_hash(), reg.published_at, now_timestamp()],
     )
     .map_err(StoreError::sql("save register"))?;
     for (pos, i) in reg.inspectors.iter().enumerate() {
@@ -222,7 +217,7 @@ pub fn save_template(tx: &Transaction<'_>, template: &Template) -> Result<()> {
                 .map_err(|e| StoreError::Corrupt { what: "template".into(), reason: e.to_string() })?;
             tx.execute(
                 "INSERT INTO checklist_templates (id, version, content_hash, body, loaded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![template.id, template.version, hash, body, now()],
+                params![template.id, template.version, hash, body, now_timestamp()],
             )
             .map_err(StoreError::sql("save template"))?;
             Ok(())
@@ -303,7 +298,7 @@ pub fn save_inspection(
             checklist.map(|c| c.template_version.as_str()),
             checklist.map(|c| c.register_version.as_str()),
             checklist.map(|c| c.register_hash.as_str()),
-            now(),
+            now_timestamp(),
             seal(keys, &body_context(id), inspection)?
         ],
     )

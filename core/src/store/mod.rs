@@ -91,6 +91,16 @@ impl Store {
     }
 }
 
+/// The form every stored timestamp takes: UTC, RFC 3339, milliseconds, so text order is time order.
+pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// [`timestamp`] of the device clock now.
+pub fn now_timestamp() -> String {
+    timestamp(chrono::Utc::now())
+}
+
 /// A panic while holding a connection leaves SQLite consistent (the transaction rolls back on drop),
 /// so a poisoned lock is safe to take over rather than failing every later call.
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {

@@ -1,11 +1,10 @@
 //! 现场备注 — an inspector's free-text field notes, optionally tied to an inspection.
 //! Title and body can name people, so both are sealed; only ids and times are plain.
 
-use chrono::{SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
-use super::{Keyring, StoreError};
+use super::{Keyring, StoreError, now_timestamp};
 use crate::{Result, id::new_id};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -25,7 +24,7 @@ pub fn add(
     body: &str,
 ) -> Result<Note> {
     let id = new_id()?;
-    let created_at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+    let created_at = now_timestamp();
     tx.execute(
         "INSERT INTO notes (id, inspection_id, created_at, title_enc, body_enc) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![

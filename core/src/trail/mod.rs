@@ -9,7 +9,6 @@
 //! Hash input (v1): `"fieldseal-trail-v1"` then, for each of stream, seq (decimal), at (RFC 3339),
 //! kind, payload (compact JSON), prev_hash (hex): its length as u64 big-endian, then its bytes.
 
-use chrono::{SecondsFormat, Utc};
 use ring::digest;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
@@ -17,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     Result,
     crypto::{CryptoError, column::hex},
-    store::{Keyring, StoreError},
+    store::{Keyring, StoreError, now_timestamp},
 };
 
 /// The hash that precedes the first event of every stream.
@@ -54,19 +53,11 @@ pub struct TrailEntry {
 /// Appends `event` to its stream inside the caller's transaction, so the event commits or rolls back
 /// with the change it describes.
 pub fn append(tx: &Transaction<'_>, keys: &Keyring, event: &DomainEvent) -> Result<TrailEntry> {
-    let head: Option<(i64, String)> = tx
-        .query_row(
-            "SELECT seq, hash FROM trail_events WHERE stream = ?1 ORDER BY seq DESC LIMIT 1",
-            [&event.stream],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
-        .map_err(StoreError::sql("read trail head"))?;
-    let (seq, prev_hash) = match head {
+    let (seq, prev_hash) = match head(tx, &event.stream)? {
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS.to_owned()),
     };
-    let at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+    let at = now_timestamp();
     let payload_bytes = serde_json::to_vec(&event.payload)
         .map_err(|e| StoreError::Corrupt { what: "trail payload".into(), reason: e.to_string() })?;
     let hash = entry_hash(&event.stream, seq, &at, &event.kind, &payload_bytes, &prev_hash);
