@@ -8,7 +8,7 @@
 
 use crate::{
     checklist::ChecklistError, crypto::CryptoError, evidence::EvidenceError, model::DomainError,
-    protocol::ProtocolError, store::StoreError,
+    protocol::ProtocolError, record::RecordError, store::StoreError,
 };
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -27,6 +27,8 @@ pub enum Error {
     Checklist(#[from] ChecklistError),
     #[error(transparent)]
     Evidence(#[from] EvidenceError),
+    #[error(transparent)]
+    Record(#[from] RecordError),
 }
 
 /// What a user interface can do about a failure.
@@ -105,6 +107,7 @@ impl Explain for Error {
             Error::Domain(e) => e.explain(),
             Error::Checklist(e) => e.explain(),
             Error::Evidence(e) => e.explain(),
+            Error::Record(e) => e.explain(),
         }
     }
 }

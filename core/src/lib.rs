@@ -11,6 +11,7 @@ pub mod id;
 pub mod model;
 pub mod outbox;
 pub mod protocol;
+pub mod record;
 pub mod startup;
 pub mod store;
 pub mod trail;
