@@ -3,7 +3,7 @@
 # generated for Android (android = true: SystemCleaner on API 34+, JNA's cleaner below).
 #
 #   bindings/kotlin/src/main/jniLibs/{arm64-v8a,armeabi-v7a,x86_64}/libfieldseal_ffi.so
-#   bindings/kotlin/build/generated/uniffi/kotlin/cn/fieldseal/core/fieldseal_ffi.kt
+#   bindings/kotlin/build/generated/uniffi/kotlin/cn/fieldseal/{core/fieldseal_core.kt,ffi/fieldseal_ffi.kt}
 #
 # Then `./gradlew :fieldseal:assembleRelease` (or the app build in android/) packages the AAR.
 #

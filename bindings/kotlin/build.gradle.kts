@@ -1,7 +1,7 @@
 // fieldseal Android library: the UniFFI-generated Kotlin bindings plus libfieldseal_ffi.so for each ABI.
 //
 // Inputs are produced by build-android.sh (needs the Android NDK and cargo-ndk):
-//   build/generated/uniffi/kotlin/cn/fieldseal/core/fieldseal_ffi.kt   generated with android = true
+//   build/generated/uniffi/kotlin/cn/fieldseal/{core/fieldseal_core.kt,ffi/fieldseal_ffi.kt}   generated with android = true
 //   src/main/jniLibs/{arm64-v8a,armeabi-v7a,x86_64}/libfieldseal_ffi.so
 // Neither is committed. The same bindings, generated for a plain JVM, are tested by run-tests.sh.
 //

@@ -2,7 +2,7 @@
 # Builds what Package.swift points at, on macOS with Xcode:
 #   FieldsealFFI.xcframework            libfieldseal_ffi.a for iOS devices (aarch64-apple-ios) and the
 #                                       Apple-silicon simulator (aarch64-apple-ios-sim), each with the
-#                                       FieldsealFFIFFI C header and module map;
+#                                       FieldsealFFIFFI and FieldsealCoreFFI C headers and module maps;
 #   Sources/FieldsealFFI/*.swift        the Swift bindings UniFFI generates for that library.
 #
 # NOT RUN IN CI: it needs xcodebuild and Apple's SDKs, which the Linux CI machine does not have (and
@@ -57,11 +57,16 @@ trap 'rm -rf "$stage"' EXIT
 cargo run -q -p uniffi-bindgen -- generate "$target_dir/$profile_dir/libfieldseal_ffi.dylib" \
     --language swift --out-dir "$stage/generated"
 
-# Headers go one directory down (Headers/FieldsealFFIFFI/module.modulemap) so this module map cannot
+# Two C modules, one per crate that crosses: FieldsealCoreFFI (fieldseal-core's records, enums and
+# error) and FieldsealFFIFFI (fieldseal-ffi's objects). Both Swift files compile into the one Swift
+# module FieldsealFFI, the objects' file calling the core file's public converters.
+# Headers go one directory down (Headers/<module>/module.modulemap) so these module maps cannot
 # collide with another XCFramework's `module.modulemap` in an app that links several.
-mkdir -p "$stage/headers/FieldsealFFIFFI"
-cp "$stage/generated/FieldsealFFIFFI.h" "$stage/headers/FieldsealFFIFFI/"
-cp "$stage/generated/FieldsealFFIFFI.modulemap" "$stage/headers/FieldsealFFIFFI/module.modulemap"
+for module in FieldsealFFIFFI FieldsealCoreFFI; do
+    mkdir -p "$stage/headers/$module"
+    cp "$stage/generated/$module.h" "$stage/headers/$module/"
+    cp "$stage/generated/$module.modulemap" "$stage/headers/$module/module.modulemap"
+done
 
 rm -rf "$here/FieldsealFFI.xcframework"
 args=()

@@ -22,8 +22,13 @@ from pathlib import Path
 
 # UniFFI names its C symbols after the crate: scaffolding functions, checksums and the
 # RustBuffer/future helpers. CamelCase typedefs and UPPERCASE guard macros do not match.
-FFI_SYMBOL = re.compile(r"\b((?:uniffi_fieldseal_ffi|ffi_fieldseal_ffi)_[A-Za-z0-9_]+)\b")
-HEADER_FUNCTION = re.compile(r"\b((?:uniffi_fieldseal_ffi|ffi_fieldseal_ffi)_[A-Za-z0-9_]+)\s*\(")
+# Both crates cross: fieldseal_core (records, enums, the error) and fieldseal_ffi (objects).
+FFI_SYMBOL = re.compile(r"\b((?:uniffi|ffi)_fieldseal_(?:ffi|core)_[A-Za-z0-9_]+)\b")
+HEADER_FUNCTION = re.compile(r"\b((?:uniffi|ffi)_fieldseal_(?:ffi|core)_[A-Za-z0-9_]+)\s*\(")
+# The FFI's Swift file lowers and lifts the core's types through the core file's public converters;
+# both files compile into one Swift module, so each converter one file uses must be defined in one.
+CONVERTER_USE = re.compile(r"\b(FfiConverterType[A-Za-z0-9_]+_(?:lift|lower))\b")
+CONVERTER_DEF = re.compile(r"^public func (FfiConverterType[A-Za-z0-9_]+_(?:lift|lower))\(", re.M)
 
 
 class Report:
@@ -124,8 +129,18 @@ def main() -> int:
     for header in headers:
         declared |= set(HEADER_FUNCTION.findall(header.read_text(encoding="utf-8")))
     referenced: set[str] = set()
+    converters_used: set[str] = set()
+    converters_defined: set[str] = set()
     for path in swift_files:
-        referenced |= set(FFI_SYMBOL.findall(path.read_text(encoding="utf-8")))
+        text = path.read_text(encoding="utf-8")
+        referenced |= set(FFI_SYMBOL.findall(text))
+        converters_used |= set(CONVERTER_USE.findall(text))
+        converters_defined |= set(CONVERTER_DEF.findall(text))
+    missing_converters = sorted(converters_used - converters_defined)
+    if missing_converters:
+        report.fail(f"converters used but defined in no generated file: {', '.join(missing_converters[:10])}")
+    else:
+        report.ok()
     exported = exported_symbols(args.library)
 
     for symbol in sorted(declared | referenced):

@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use fieldseal_core::{
-    error::Explain,
     evidence::probe::{ProbeReport, probe},
+    explain::Explain,
 };
 
 pub fn run_probe(path: &Path, json: bool) -> i32 {

@@ -58,7 +58,7 @@ fn a_full_disk_is_a_storage_error_that_stores_nothing_and_keeps_the_source() {
         ingest(&cx, &request(&source, EvidenceKind::Video), &CancelToken::new(), &mut |_| {}).unwrap_err();
     let explained = err.explain();
     assert_eq!(explained.code, "evidence.disk_full", "{err:?}");
-    assert_eq!(explained.class, fieldseal_core::error::ErrorClass::Storage);
+    assert_eq!(explained.class, fieldseal_core::explain::ErrorClass::Storage);
     assert_eq!(fs::read(&source).unwrap(), original);
     assert!(store.vault().blob_ids().unwrap().is_empty());
     assert_eq!(

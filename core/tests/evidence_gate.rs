@@ -9,12 +9,12 @@ use std::{fs, path::Path};
 
 use fieldseal_core::{
     Error, Result,
-    error::ErrorClass,
     evidence::{
         CancelToken, CaptureFlag, CaptureGate, CaptureGuard, EvidenceError, EvidenceKind, EvidenceManifest,
         IngestContext, IngestOutcome, IngestPolicy, IngestRequest, StoredInspectionGuard, ingest,
         verify_item, view,
     },
+    explain::ErrorClass,
     model::{Inspection, InspectionState, checklist_view},
     startup,
     store::{Keyring, Store, StoreError, inspections as stored},

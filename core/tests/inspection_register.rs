@@ -4,7 +4,7 @@ mod inspection_support;
 
 use fieldseal_core::{
     Error,
-    error::ErrorClass,
+    explain::ErrorClass,
     model::{DomainError, RegisterSnapshot},
 };
 use inspection_support::*;

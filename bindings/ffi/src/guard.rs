@@ -2,14 +2,14 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::FieldsealError;
+use fieldseal_core::FieldsealError;
 
 /// Runs an entry point, turning a panic into `FieldsealError::Internal`. The core never leaves a
 /// half-written record behind a panic (writes are transactions that roll back on unwind), so
 /// asserting unwind safety is sound here.
 pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, FieldsealError>) -> Result<T, FieldsealError> {
     catch_unwind(AssertUnwindSafe(f))
-        .unwrap_or_else(|payload| Err(FieldsealError::internal(&panic_text(payload.as_ref()))))
+        .unwrap_or_else(|payload| Err(FieldsealError::internal_panic(&panic_text(payload.as_ref()))))
 }
 
 /// Awaits blocking core work on the root object's runtime; a panic there arrives as a `JoinError`.
@@ -20,13 +20,9 @@ pub(crate) async fn guard_blocking<T: Send + 'static>(
     match runtime.spawn_blocking(f).await {
         Ok(result) => result,
         Err(join) if join.is_panic() => {
-            Err(FieldsealError::internal(&panic_text(join.into_panic().as_ref())))
+            Err(FieldsealError::internal_panic(&panic_text(join.into_panic().as_ref())))
         }
-        Err(_) => Err(FieldsealError::Cancelled {
-            code: "cancelled".into(),
-            message_zh: "操作已取消，未保存任何半成品。".into(),
-            message_en: "The operation was cancelled; nothing half-written was saved.".into(),
-        }),
+        Err(_) => Err(FieldsealError::cancelled()),
     }
 }
 
@@ -43,12 +39,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_panic_becomes_an_internal_error() {
-        let result: Result<(), _> = guard(|| panic!("boom"));
+    fn a_panic_becomes_an_internal_error_without_its_text() {
+        let result: Result<(), _> = guard(|| panic!("boom: 张三"));
         match result {
-            Err(FieldsealError::Internal { code, message_en, .. }) => {
-                assert_eq!(code, "internal.panic");
-                assert!(message_en.contains("boom"));
+            Err(e @ FieldsealError::Internal { .. }) => {
+                assert_eq!(e.code(), "internal.panic");
+                assert!(!e.message_en().contains("boom") && !e.message_zh().contains("张三"), "{e:?}");
             }
             other => panic!("expected Internal, got {other:?}"),
         }

@@ -13,7 +13,27 @@ use fieldseal_core::crypto::{
 };
 use zeroize::Zeroizing;
 
-use crate::{FieldsealError, PlatformError, guard::guard};
+use fieldseal_core::FieldsealError;
+
+use crate::guard::guard;
+
+/// What a platform adapter (Keystore, Keychain, signature pad) reports when it fails. The one error
+/// type defined here: it exists only for the foreign traits.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum PlatformError {
+    /// The key or device is not usable right now (locked, user not authenticated, key invalidated).
+    #[error("platform key unavailable: {reason}")]
+    Unavailable { reason: String },
+    /// The platform operation failed for another reason.
+    #[error("platform operation failed: {reason}")]
+    Failed { reason: String },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for PlatformError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        PlatformError::Failed { reason: e.reason }
+    }
+}
 
 /// Wraps and unwraps the installation's data key with a key the platform never lets out.
 #[uniffi::export(with_foreign)]

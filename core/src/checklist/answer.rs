@@ -7,6 +7,7 @@ use super::{AnswerType, ChecklistError};
 
 /// 检查结果 — the controlled result set of DOMAIN.md (requirement 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum ResultCode {
     /// 合格.
@@ -48,6 +49,7 @@ impl ResultCode {
 
 /// An answer as entered. `type` names the variant in JSON, e.g. `{"type":"result","code":"fail"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AnswerValue {
     Result {

@@ -1,5 +1,5 @@
 use super::TemplateProblem;
-use crate::error::{ErrorClass, Explain, Explained};
+use crate::explain::{ErrorClass, Explain, Explained};
 
 /// A checklist template, an expansion or an answer broke a rule.
 #[derive(Debug, thiserror::Error)]

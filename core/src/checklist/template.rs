@@ -66,6 +66,7 @@ pub struct Item {
 
 /// 检查方式.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     /// 现场检查.
@@ -126,6 +127,7 @@ impl AnswerType {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ChoiceOption {
     pub value: String,
     pub label: String,
@@ -158,6 +160,7 @@ impl Condition {
 
 /// Kinds of evidence an item can require.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum EvidenceKind {
     Photo,

@@ -1,4 +1,4 @@
-use crate::error::{ErrorClass, Explain, Explained};
+use crate::explain::{ErrorClass, Explain, Explained};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {

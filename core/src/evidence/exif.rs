@@ -31,6 +31,7 @@ const MAX_TEXT_CHARS: usize = 64;
 
 /// EXIF GPS position (WGS-84 as the camera recorded it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ExifGps {
     /// Decimal degrees, south negative.
     pub lat: f64,
@@ -49,6 +50,7 @@ pub struct ExifGps {
 
 /// What the EXIF block says, reduced to the fields evidence checks use.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ExifSummary {
     /// DateTimeOriginal as local wall time, without an offset.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -9,6 +9,7 @@ use crate::model::Message;
 /// One observation about a capture. Serialised as `{"flag": "...", ...details}` so platforms can
 /// switch on a stable string.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(tag = "flag", rename_all = "snake_case")]
 pub enum CaptureFlag {
     /// The platform gave no location fix.
@@ -38,7 +39,22 @@ pub enum CaptureFlag {
     BackFilled { after_checkout_secs: i64 },
 }
 
+/// A flag explained for a reviewer: its stable code and what it means, in Chinese and English.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct FlagMessage {
+    pub code: String,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
 impl CaptureFlag {
+    /// What the flag means, for the evidence screens.
+    pub fn explained(&self) -> FlagMessage {
+        let text = self.message();
+        FlagMessage { code: self.code().to_owned(), message_zh: text.zh, message_en: text.en }
+    }
+
     /// The stable name used on the wire and by the platforms.
     pub fn code(&self) -> &'static str {
         match self {

@@ -33,7 +33,7 @@ impl CaptureGuard for StoredInspectionGuard {
         stored::modify_inspection(tx, keys, &sealed.inspection_id, |inspection| {
             if let Some(item_id) = sealed.item_id.as_deref() {
                 let count = inspection.evidence_count(item_id, sealed.kind).saturating_add(1);
-                inspection.set_evidence_count(item_id, sealed.kind, count)?;
+                inspection.record_evidence_count(item_id, sealed.kind, count)?;
             }
             if let Some(finding_id) = sealed.finding_id.as_deref() {
                 inspection.link_finding_evidence(finding_id, &sealed.evidence_id)?;

@@ -78,11 +78,14 @@ pub(crate) fn blob_id(evidence_id: &str) -> String {
 
 /// A capture to seal, as the platform hands it over.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct IngestRequest {
     /// A file the camera or recorder wrote to app-private storage. Removed after sealing.
     pub source_path: PathBuf,
     pub inspection_id: String,
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub item_id: Option<String>,
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub finding_id: Option<String>,
     pub kind: EvidenceKind,
     /// 执法人员 id of the inspector making the capture.
@@ -90,8 +93,10 @@ pub struct IngestRequest {
     pub location: Option<LocationFix>,
     pub clock: CaptureClock,
     /// For a derivative: the evidence id of the original.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub parent: Option<String>,
     /// For a derivative: how it was made (`redacted`, `watermarked`). Required with `parent`.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub derivation: Option<String>,
     pub app_version: String,
 }
@@ -210,6 +215,7 @@ pub struct IngestProgress {
 
 /// What ingest sealed.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct IngestOutcome {
     pub evidence_id: String,
     pub manifest: EvidenceManifest,

@@ -13,10 +13,12 @@ pub use crate::model::geo::{GeoPoint, Site};
 
 /// The platform's location fix at capture (Android `Location`, iOS `CLLocation`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LocationFix {
     pub lat: f64,
     pub lon: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub altitude_m: Option<f64>,
     /// Horizontal accuracy in metres (Android: radius of 68 % confidence).
     pub accuracy_m: f64,
@@ -27,6 +29,7 @@ pub struct LocationFix {
     /// The platform said the position came from a mock provider.
     pub mocked: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub satellites: Option<u32>,
 }
 

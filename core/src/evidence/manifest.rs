@@ -19,6 +19,7 @@ pub const MANIFEST_VERSION: u32 = 1;
 pub const MANIFEST_TYPE: &str = "evidence_manifest";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceManifest {
     /// Always [`MANIFEST_TYPE`]: which statement the signed envelope carries.
@@ -67,6 +68,7 @@ pub struct EvidenceManifest {
 /// The original a derivative was made from, and how it was made (the law asks copies to say how,
 /// when and by whom; "when" and "by whom" are the manifest's own time and operator).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct ParentRef {
     pub evidence_id: String,

@@ -13,6 +13,7 @@ pub const SNIFF_LEN: usize = 64;
 
 /// A media type recognised by its magic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum MediaType {
     #[serde(rename = "image/jpeg")]
     Jpeg,

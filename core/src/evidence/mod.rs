@@ -30,7 +30,7 @@ pub mod view;
 pub use crate::checklist::EvidenceKind;
 pub use error::EvidenceError;
 pub use exif::{ExifData, ExifGps, ExifSummary};
-pub use flags::CaptureFlag;
+pub use flags::{CaptureFlag, FlagMessage};
 pub use gate::StoredInspectionGuard;
 pub use ingest::{
     CancelToken, CaptureGate, CaptureGuard, IngestContext, IngestOutcome, IngestPolicy, IngestProgress,

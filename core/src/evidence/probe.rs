@@ -17,7 +17,7 @@ use super::{
     media::{JpegStructure, SNIFF_LEN},
     thumbnail::{ThumbnailSource, make_thumbnail},
 };
-use crate::{crypto::column::hex, error::Explain};
+use crate::{crypto::column::hex, explain::Explain};
 
 /// The probe's findings. `refusal` is set when ingest would refuse the file, with the reason.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -11,6 +11,7 @@ use super::{CaptureFlag, EvidenceError, ExifSummary};
 
 /// The clocks at the moment of capture, as the platform read them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CaptureClock {
     /// Device wall clock with the device's UTC offset at that moment.
     pub wall_clock: DateTime<FixedOffset>,
@@ -18,9 +19,11 @@ pub struct CaptureClock {
     pub monotonic_ms: u64,
     /// Time from the GNSS receiver, when the fix carried one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub gnss_time: Option<DateTime<Utc>>,
     /// Server clock minus device clock, in milliseconds, as last measured during sync.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub server_offset_ms: Option<i64>,
 }
 

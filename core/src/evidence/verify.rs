@@ -25,6 +25,7 @@ use crate::{
 
 /// A verified item: its manifest is now trustworthy.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct VerifiedEvidence {
     pub evidence_id: String,
     pub manifest: EvidenceManifest,

@@ -26,6 +26,7 @@ pub const VIEW_DIR: &str = "view";
 
 /// One row of an inspection's evidence list.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct EvidenceListItem {
     pub evidence_id: String,
     pub item_id: Option<String>,
@@ -44,6 +45,7 @@ pub struct EvidenceListItem {
 
 /// Everything known about one item, for its detail screen.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct EvidenceDetail {
     pub item: EvidenceListItem,
     pub manifest: EvidenceManifest,

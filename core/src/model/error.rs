@@ -1,5 +1,5 @@
 use super::{Blocker, InspectionState, RegisterProblem, UsccError};
-use crate::error::{ErrorClass, Explain, Explained};
+use crate::explain::{ErrorClass, Explain, Explained};
 
 /// A domain rule was broken (register, inspection lifecycle, findings). Every variant names the
 /// field or rule; none carries personal data.

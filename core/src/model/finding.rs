@@ -7,6 +7,7 @@ use super::{DomainError, Problem};
 
 /// The environmental area a finding belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum FindingCategory {
     /// 水.
@@ -62,6 +63,7 @@ pub enum HandlingKind {
 
 /// What is to happen about a finding, with the facts each kind of handling needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Handling {
     /// 立行立改 — fixed on the spot; verified later by an after-photo (see [`Problem`]).
@@ -136,6 +138,7 @@ pub struct Finding {
 
 /// What an inspector enters to create a finding; category and legal basis default from the template.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NewFinding {
     pub item_id: String,
     #[serde(default)]

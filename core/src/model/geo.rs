@@ -10,6 +10,7 @@ const EARTH_RADIUS_M: f64 = 6_371_008.8;
 
 /// A WGS-84 position in decimal degrees.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct GeoPoint {
     pub lat: f64,
     pub lon: f64,

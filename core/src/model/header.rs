@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::{Blocker, Inspector, Message, Uscc};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RecordHeader {
     pub enterprise_name: String,
     pub uscc: String,
@@ -32,6 +33,7 @@ pub struct RecordHeader {
 
 /// The header fields an inspector can edit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum HeaderField {
     EnterpriseName,

@@ -36,5 +36,6 @@ pub use state::InspectionState;
 pub use task::{Task, TaskSource};
 pub use uscc::{Uscc, UsccError};
 pub use view::{
-    ChecklistView, ItemState, ItemView, SectionView, TaskRow, checklist_view, task_list, task_row,
+    ChecklistView, EvidenceNeed, FindingView, ItemState, ItemView, RegisterInspector, RegisterSummary,
+    SectionView, TaskRow, TemplateSummary, checklist_view, findings_view, task_list, task_row,
 };

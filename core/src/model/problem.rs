@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::{DomainError, Handling};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemState {
     /// 发现.
@@ -54,6 +55,7 @@ impl ProblemState {
 
 /// A step along the problem's road.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum ProblemAction {
     /// 立行立改 verified: the after-photo shows the fix.

@@ -11,6 +11,7 @@ use crate::checklist::{AnswerValue, EvidenceRule, ExpandedItem, ResultCode, chec
 
 /// One reason an inspection cannot advance, for a person and for code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Blocker {
     /// Stable rule name, e.g. `item.unanswered`, `header.field.missing`, `uscc.check_character`.
     pub rule: String,
@@ -33,13 +34,14 @@ impl Blocker {
     }
 
     fn from_error(e: &DomainError) -> Self {
-        let explained = crate::error::Explain::explain(e);
+        let explained = crate::explain::Explain::explain(e);
         Self::new(&e.rule(), None, Message::new(explained.message_zh, explained.message_en))
     }
 }
 
 /// Answered versus required among the items currently shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Progress {
     pub answered: u32,
     pub required: u32,

@@ -93,9 +93,23 @@ impl Inspection {
         })
     }
 
-    /// Records how many pieces of evidence of `kind` are linked to an item; the evidence module calls
-    /// this when it seals or unlinks a capture (its own trail events describe the capture itself).
+    /// Sets an item's evidence count directly, for state-machine tests that have no vault. Only with
+    /// the `test-support` feature: in a shipped build a count moves only inside the sealing
+    /// transaction, with its capture.
+    #[cfg(feature = "test-support")]
     pub fn set_evidence_count(&mut self, item_id: &str, kind: EvidenceKind, count: u32) -> Result<()> {
+        self.record_evidence_count(item_id, kind, count)
+    }
+
+    /// Records how many pieces of evidence of `kind` are linked to an item. Crate-private: only the
+    /// evidence gate calls it, inside the transaction that seals the capture (whose own trail event
+    /// describes it), so a count never exists without its evidence.
+    pub(crate) fn record_evidence_count(
+        &mut self,
+        item_id: &str,
+        kind: EvidenceKind,
+        count: u32,
+    ) -> Result<()> {
         self.transact(|i| {
             i.expect_editable(
                 "set_evidence_count",

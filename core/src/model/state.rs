@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where an inspection is. Synced, reviewed and archived follow `ClosedOnSite` and belong to sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum InspectionState {
     Draft,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// 任务来源.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskSource {
     /// 双随机、一公开.
@@ -35,6 +36,7 @@ impl TaskSource {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Task {
     pub id: String,
     pub title: String,

@@ -3,11 +3,15 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::{Blocker, Inspection, InspectionState, Message, Progress};
-use crate::checklist::{AnswerType, AnswerValue, ChoiceOption, EvidenceKind, Method};
+use super::{
+    Blocker, Finding, FindingCategory, Handling, Inspection, InspectionState, Inspector, Message,
+    ProblemState, Progress, RegisterSnapshot,
+};
+use crate::checklist::{AnswerType, AnswerValue, ChoiceOption, EvidenceKind, Method, Template};
 
 /// One row of the task list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TaskRow {
     pub inspection_id: String,
     pub title: String,
@@ -27,6 +31,7 @@ pub struct TaskRow {
 
 /// What the screen shows for an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum ItemState {
     Hidden,
@@ -39,6 +44,7 @@ pub enum ItemState {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct EvidenceNeed {
     pub kind: EvidenceKind,
     pub min: u32,
@@ -46,6 +52,7 @@ pub struct EvidenceNeed {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ItemView {
     pub id: String,
     pub template_item_id: String,
@@ -76,6 +83,7 @@ pub struct ItemView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SectionView {
     pub id: String,
     pub title: String,
@@ -84,6 +92,7 @@ pub struct SectionView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ChecklistView {
     pub inspection_id: String,
     pub state: InspectionState,
@@ -203,4 +212,134 @@ fn item_view(i: &Inspection, item: &crate::checklist::ExpandedItem) -> ItemView 
             .collect(),
         finding_ids: i.active_findings().filter(|f| f.item_id == item.id).map(|f| f.id.clone()).collect(),
     }
+}
+
+/// What importing a register stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct RegisterSummary {
+    pub version: String,
+    /// SHA-256 (hex) of the register's canonical JSON; records name it (requirement 11).
+    pub content_hash: String,
+    pub published_at: String,
+    pub inspectors: u32,
+    pub enterprises: u32,
+    pub permits: u32,
+}
+
+impl From<&RegisterSnapshot> for RegisterSummary {
+    fn from(s: &RegisterSnapshot) -> Self {
+        let r = s.register();
+        RegisterSummary {
+            version: s.version().to_owned(),
+            content_hash: s.content_hash().to_owned(),
+            published_at: r.published_at.clone(),
+            inspectors: r.inspectors.len() as u32,
+            enterprises: r.enterprises.len() as u32,
+            permits: r.permits.len() as u32,
+        }
+    }
+}
+
+/// 执法人员 — an inspector in the register on the device, for forming a team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct RegisterInspector {
+    pub id: String,
+    pub name: String,
+    /// 执法证号.
+    pub certificate_no: String,
+    pub issuer: String,
+    pub unit: String,
+    /// Inclusive.
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    /// False for uncertified assistants.
+    pub certified: bool,
+    /// Why the certificate cannot be used on the day asked about (`certificate.expired`...), if it
+    /// cannot.
+    pub certificate_problem_today: Option<String>,
+}
+
+impl RegisterInspector {
+    /// The inspector as a team-forming screen shows them on `today`.
+    pub fn on(i: &Inspector, today: NaiveDate) -> Self {
+        RegisterInspector {
+            id: i.id.clone(),
+            name: i.name.clone(),
+            certificate_no: i.certificate_no.clone(),
+            issuer: i.issuer.clone(),
+            unit: i.unit.clone(),
+            valid_from: i.valid_from,
+            valid_until: i.valid_until,
+            certified: i.certified,
+            certificate_problem_today: i.certificate_problem(today).map(|p| p.rule().to_owned()),
+        }
+    }
+}
+
+/// What importing a checklist template stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct TemplateSummary {
+    pub id: String,
+    pub version: String,
+    pub title: String,
+    pub sections: u32,
+    /// Items before expansion over a permit.
+    pub items: u32,
+}
+
+impl From<&Template> for TemplateSummary {
+    fn from(t: &Template) -> Self {
+        TemplateSummary {
+            id: t.id.clone(),
+            version: t.version.clone(),
+            title: t.title.clone(),
+            sections: t.sections.len() as u32,
+            items: t.items().count() as u32,
+        }
+    }
+}
+
+/// 问题 — a recorded finding and where its problem stands, as the findings screen draws it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct FindingView {
+    pub id: String,
+    pub item_id: String,
+    pub category: FindingCategory,
+    pub category_zh: String,
+    pub description: String,
+    pub legal_basis: Vec<String>,
+    pub evidence_ids: Vec<String>,
+    pub handling: Handling,
+    pub problem_state: ProblemState,
+    /// Days of 按日连续处罚 after a failed re-check.
+    pub continuous_penalty_days: Option<i64>,
+    /// Why the finding was withdrawn before signature, if it was.
+    pub withdrawn_reason: Option<String>,
+}
+
+impl From<&Finding> for FindingView {
+    fn from(f: &Finding) -> Self {
+        FindingView {
+            id: f.id.clone(),
+            item_id: f.item_id.clone(),
+            category: f.category,
+            category_zh: f.category.label_zh().to_owned(),
+            description: f.description.clone(),
+            legal_basis: f.legal_basis.clone(),
+            evidence_ids: f.evidence_ids.clone(),
+            handling: f.handling.clone(),
+            problem_state: f.problem.state,
+            continuous_penalty_days: f.problem.continuous_penalty_days(),
+            withdrawn_reason: f.withdrawn.clone(),
+        }
+    }
+}
+
+/// Every finding of an inspection, withdrawn ones included (with their reason).
+pub fn findings_view(i: &Inspection) -> Vec<FindingView> {
+    i.findings().iter().map(FindingView::from).collect()
 }

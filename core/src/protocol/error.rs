@@ -1,4 +1,4 @@
-use crate::error::{ErrorClass, Explain, Explained};
+use crate::explain::{ErrorClass, Explain, Explained};
 
 /// Why a JSON number has no canonical form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,9 @@ pub enum ProtocolError {
     /// Received text is not the expected structure (bad JSON, duplicate key, missing or extra field).
     #[error("malformed {what}: {reason}")]
     Malformed { what: String, reason: String },
+    /// The app asked to sign text that is not one JSON object (its own input, not received data).
+    #[error("the statement to sign is not a JSON object: {reason}")]
+    StatementNotJson { reason: String },
     /// A number cannot be written canonically, so nothing containing it can be signed or verified.
     /// `path` is a JSON pointer to it (`/readings/3`).
     #[error("number at {path:?} cannot be canonicalized: {issue}")]
@@ -64,15 +67,21 @@ fn clip(s: &str) -> String {
 impl Explain for ProtocolError {
     fn explain(&self) -> Explained {
         match self {
-            ProtocolError::Malformed { what, reason } => Explained::new(
+            // `reason` is the parser's text, which can quote the input: logged, never shown.
+            ProtocolError::Malformed { what, .. } => Explained::new(
                 "protocol.malformed",
                 ErrorClass::Integrity { what: what.clone() },
+                format!("{what} 格式错误。数据可能已损坏或来自不兼容的版本，请勿使用并报告管理员。"),
                 format!(
-                    "{what} 格式错误：{reason}。数据可能已损坏或来自不兼容的版本，请勿使用并报告管理员。"
+                    "{what} is malformed. It may be damaged or from an incompatible version; do not use it and report it to your administrator."
                 ),
-                format!(
-                    "{what} is malformed: {reason}. It may be damaged or from an incompatible version; do not use it and report it to your administrator."
-                ),
+            ),
+            ProtocolError::StatementNotJson { .. } => Explained::invalid(
+                "protocol.statement_not_json",
+                "payload_json",
+                "not a JSON object",
+                "要签名的内容不是有效的 JSON 对象。请检查后重试。",
+                "The statement to sign is not a valid JSON object. Check it and retry.",
             ),
             ProtocolError::NonCanonicalNumber { path, issue } => {
                 let reason = match issue {

@@ -1,4 +1,4 @@
-use crate::error::{ErrorClass, Explain, Explained};
+use crate::explain::{ErrorClass, Explain, Explained};
 
 /// A record operation refused, or a record that does not hold together. Every variant names the
 /// rule or the part; none carries personal data or record text.

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use crate::error::{ErrorClass, Explain, Explained};
+use crate::explain::{ErrorClass, Explain, Explained};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -115,13 +115,12 @@ impl Explain for StoreError {
                     path.display()
                 ),
             ),
-            StoreError::Corrupt { what, reason } => Explained::new(
+            // `reason` is a parser's text about decrypted data: the log gets it, the message does not.
+            StoreError::Corrupt { what, .. } => Explained::new(
                 "store.corrupt",
                 ErrorClass::Integrity { what: what.clone() },
-                format!("本机存储的 {what} 已损坏（{reason}）。请勿删除，报告管理员。"),
-                format!(
-                    "The stored {what} is corrupt ({reason}). Do not delete it; report it to your administrator."
-                ),
+                format!("本机存储的 {what} 已损坏。请勿删除，报告管理员。"),
+                format!("The stored {what} is corrupt. Do not delete it; report it to your administrator."),
             ),
         }
     }

@@ -8,6 +8,7 @@ use super::{Keyring, StoreError, now_timestamp};
 use crate::{Result, id::new_id};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Note {
     pub id: String,
     pub inspection_id: Option<String>,

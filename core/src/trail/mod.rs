@@ -33,3 +33,22 @@ impl DomainEvent {
         Self { stream: stream.into(), kind: kind.into(), payload }
     }
 }
+
+/// 全过程记录事件 — one event of a trail as a screen lists it, after its link was verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct TrailEvent {
+    pub seq: i64,
+    /// RFC 3339, when it was appended.
+    pub at: String,
+    /// e.g. `inspection.answer_set`.
+    pub kind: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl From<TrailEntry> for TrailEvent {
+    fn from(e: TrailEntry) -> Self {
+        TrailEvent { seq: e.seq, at: e.at, kind: e.kind, prev_hash: e.prev_hash, hash: e.hash }
+    }
+}

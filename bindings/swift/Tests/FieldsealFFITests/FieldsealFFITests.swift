@@ -1,7 +1,8 @@
 // The generated Swift API against the real Rust core, with Swift implementations of the platform
 // services. Runs on macOS only (build-xcframework.sh first); on Linux, check.sh checks the bindings'
 // syntax and symbols instead. Written against bindings/ffi/src: Fieldseal.open, status,
-// deviceKeyId, devicePublicKey, signStatement, verifyStatement; KeyVault and DeviceSigner.
+// deviceKeyId, devicePublicKey, signStatement, verifyStatement; KeyVault and DeviceSigner; and
+// FieldsealError's code()/messageZh()/messageEn() from fieldseal-core.
 
 import CryptoKit
 import FieldsealFFI
@@ -41,6 +42,15 @@ final class CryptoKitSigner: DeviceSigner, @unchecked Sendable {
     }
 }
 
+/// The Chinese message is Chinese and the English one is not, as every FieldsealError's must be.
+func XCTFail_unlessBilingual(_ error: FieldsealError, file: StaticString = #filePath, line: UInt = #line) {
+    let chinese = error.messageZh().unicodeScalars.contains { (0x4E00...0x9FFF).contains($0.value) }
+    let english = !error.messageEn().isEmpty && !error.messageEn().unicodeScalars.contains { (0x4E00...0x9FFF).contains($0.value) }
+    if !chinese || !english {
+        XCTFail("not explained in both languages: \(error.messageZh()) / \(error.messageEn())", file: file, line: line)
+    }
+}
+
 final class FieldsealFFITests: XCTestCase {
     private var dataDir: URL!
 
@@ -75,10 +85,12 @@ final class FieldsealFFITests: XCTestCase {
         let tampered = envelope.replacingOccurrences(of: "以上笔录属实", with: "以上笔录不实")
         XCTAssertNotEqual(tampered, envelope)
         XCTAssertThrowsError(try fieldseal.verifyStatement(envelopeJson: tampered, publicKey: try signer.publicKey())) {
-            guard case let FieldsealError.Integrity(code, _, _, _) = $0 else {
+            guard let error = $0 as? FieldsealError, case .Integrity = error else {
                 return XCTFail("expected Integrity, got \($0)")
             }
-            XCTAssertEqual(code, "protocol.bad_signature")
+            // Code and messages read the same on every variant, without a switch.
+            XCTAssertEqual(error.code(), "protocol.bad_signature")
+            XCTFail_unlessBilingual(error)
         }
     }
 

@@ -3,7 +3,7 @@ package cn.fieldseal.app
 import android.app.Application
 import cn.fieldseal.app.platform.KeystoreDeviceSigner
 import cn.fieldseal.app.platform.KeystoreKeyVault
-import cn.fieldseal.core.Fieldseal
+import cn.fieldseal.ffi.Fieldseal
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Deferred
 import kotlinx.coroutines.Dispatchers

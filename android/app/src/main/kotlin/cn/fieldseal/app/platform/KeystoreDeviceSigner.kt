@@ -3,8 +3,8 @@ package cn.fieldseal.app.platform
 import android.content.Context
 import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyProperties
-import cn.fieldseal.core.DeviceSigner
-import cn.fieldseal.core.PlatformException
+import cn.fieldseal.ffi.DeviceSigner
+import cn.fieldseal.ffi.PlatformException
 import java.math.BigInteger
 import java.security.KeyPairGenerator
 import java.security.PrivateKey

@@ -9,8 +9,8 @@ import android.security.keystore.KeyProperties
 import android.security.keystore.StrongBoxUnavailableException
 import android.security.keystore.UserNotAuthenticatedException
 import androidx.annotation.RequiresApi
-import cn.fieldseal.core.KeyVault
-import cn.fieldseal.core.PlatformException
+import cn.fieldseal.ffi.KeyVault
+import cn.fieldseal.ffi.PlatformException
 import java.security.GeneralSecurityException
 import java.security.KeyStore
 import javax.crypto.AEADBadTagException

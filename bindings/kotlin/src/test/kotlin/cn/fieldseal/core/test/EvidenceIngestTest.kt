@@ -1,20 +1,7 @@
 package cn.fieldseal.core.test
 
-import cn.fieldseal.core.CancelHandle
-import cn.fieldseal.core.CaptureFlag
-import cn.fieldseal.core.CaptureRequest
-import cn.fieldseal.core.EvidenceIngest
-import cn.fieldseal.core.EvidenceKind
-import cn.fieldseal.core.Fieldseal
-import cn.fieldseal.core.FieldsealException
-import cn.fieldseal.core.IngestListener
-import cn.fieldseal.core.InspectionSession
-import cn.fieldseal.core.InspectionState
-import cn.fieldseal.core.Location
-import cn.fieldseal.core.LocationFix
-import cn.fieldseal.core.NewTask
-import cn.fieldseal.core.TaskSource
-import cn.fieldseal.core.captureFlagMessage
+import cn.fieldseal.core.*
+import cn.fieldseal.ffi.*
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertArrayEquals
 import org.junit.Assert.assertEquals
@@ -78,8 +65,8 @@ class EvidenceIngestTest {
         assertEquals("examples/register.json needs two certificates valid today", 2, team.size)
         val session =
             createInspection(
-                NewTask(
-                    taskId = "T-2025-HW-0002",
+                Task(
+                    id = "T-2025-HW-0002",
                     title = "危险废物贮存设施专项检查",
                     source = TaskSource.CAMPAIGN,
                     enterpriseId = "ent-chem",
@@ -119,16 +106,14 @@ class EvidenceIngestTest {
         operator: String,
         itemId: String? = null,
         wallClock: String = CAPTURED_AT.format(DateTimeFormatter.ISO_OFFSET_DATE_TIME),
-    ) = CaptureRequest(
+    ) = IngestRequest(
         sourcePath = source.path,
         inspectionId = inspectionId,
         itemId = itemId,
         kind = EvidenceKind.PHOTO,
         operator = operator,
         location = FAR_MOCKED_FIX,
-        wallClock = wallClock,
-        monotonicMs = 7_200_000uL,
-        serverOffsetMs = 120L,
+        clock = CaptureClock(wallClock = wallClock, monotonicMs = 7_200_000uL, serverOffsetMs = 120L),
         appVersion = "0.1.0-kotlin-test",
     )
 
@@ -143,7 +128,7 @@ class EvidenceIngestTest {
     }
 
     private fun EvidenceIngest.ingestBlocking(
-        request: CaptureRequest,
+        request: IngestRequest,
         listener: IngestListener? = null,
         cancel: CancelHandle = CancelHandle(),
     ) = runBlocking { ingest(request, listener, cancel) }
@@ -163,11 +148,12 @@ class EvidenceIngestTest {
 
             val sealed = evidence.ingestBlocking(request(source, session.id(), team[0], item), listener)
 
-            assertEquals("the hash is of the original bytes", sha256Hex(bytes), sealed.sha256)
-            assertEquals(bytes.size.toULong(), sealed.size)
-            assertEquals("image/jpeg", sealed.mediaType)
+            val manifest = sealed.manifest
+            assertEquals("the hash is of the original bytes", sha256Hex(bytes), manifest.sha256)
+            assertEquals(bytes.size.toULong(), manifest.size)
+            assertEquals(MediaType.JPEG, manifest.mediaType)
             assertTrue("the Kotlin signer signed the manifest", signer.signCalls > signaturesBefore)
-            assertFalse("a mocked fix far from the site cannot prove presence", sealed.supportsPresence)
+            assertFalse("a mocked fix far from the site cannot prove presence", manifest.supportsPresence)
             assertTrue(sealed.sourceRemoved && !sealed.alreadySealed && sealed.hasThumbnail)
             assertFalse("the plaintext source is removed once sealed", source.exists())
 
@@ -180,14 +166,14 @@ class EvidenceIngestTest {
 
             // The flags, read back from the detail: exactly the two this capture deserves.
             val detail = evidence.detail(sealed.evidenceId)
-            val flags = detail.summary.flags
+            val flags = detail.item.flags
             assertEquals("flags: $flags", 2, flags.size)
             assertTrue(CaptureFlag.MockedLocation in flags)
             val outside = flags.filterIsInstance<CaptureFlag.OutsideSite>().single()
             val expected = haversineM(FAR_MOCKED_FIX.lat, FAR_MOCKED_FIX.lon, SITE_LAT, SITE_LON) - SITE_RADIUS_M
             assertEquals("distance to the site's boundary", expected, outside.distanceM, expected * 0.005)
-            assertEquals(outside.distanceM, detail.distanceToSiteM!!, 0.1)
-            assertEquals(sealed.flags, flags)
+            assertEquals(outside.distanceM, detail.manifest.distanceToSiteM!!, 0.1)
+            assertEquals(manifest.flags, flags)
             // Each flag comes with text for the reviewer's screen, naming the distance it measured.
             val mockedText = captureFlagMessage(CaptureFlag.MockedLocation)
             assertEquals("mocked_location", mockedText.code)
@@ -196,7 +182,7 @@ class EvidenceIngestTest {
             assertTrue(outsideText.messageEn, outsideText.messageEn.contains("%.0f m".format(outside.distanceM)))
 
             // The EXIF written here comes back as the camera's own record.
-            val exif = detail.exif ?: throw AssertionError("the EXIF written here was not read back")
+            val exif = detail.manifest.exif ?: throw AssertionError("the EXIF written here was not read back")
             assertEquals("HUAWEI", exif.make)
             assertEquals("ELS-AN00", exif.model)
             assertEquals(1.toUByte(), exif.orientation)
@@ -208,27 +194,27 @@ class EvidenceIngestTest {
             assertEquals(12.5, gps.altitudeM!!, 1e-6)
 
             // Everything else a detail screen draws.
-            assertEquals(sealed.sha256, detail.sha256)
-            assertEquals(team[0], detail.operator)
-            assertEquals(session.id(), detail.inspectionId)
-            assertEquals(item, detail.summary.itemId)
-            assertEquals(store.deviceKeyId(), detail.deviceKeyId)
-            val location = detail.location!!
+            assertEquals(manifest.sha256, detail.manifest.sha256)
+            assertEquals(team[0], detail.manifest.operator)
+            assertEquals(session.id(), detail.manifest.inspectionId)
+            assertEquals(item, detail.item.itemId)
+            assertEquals(store.deviceKeyId(), detail.manifest.deviceKeyId)
+            val location = detail.manifest.location!!
             assertEquals(FAR_MOCKED_FIX, location.copy(fixTime = FAR_MOCKED_FIX.fixTime))
             assertEquals(OffsetDateTime.parse(FAR_MOCKED_FIX.fixTime).toInstant(), OffsetDateTime.parse(location.fixTime).toInstant())
-            assertEquals(7_200_000uL, detail.monotonicMs)
-            assertEquals(120L, detail.serverOffsetMs)
-            assertEquals(CAPTURED_AT.toInstant(), OffsetDateTime.parse(detail.wallClock).toInstant())
+            assertEquals(7_200_000uL, detail.manifest.captured.monotonicMs)
+            assertEquals(120L, detail.manifest.captured.serverOffsetMs)
+            assertEquals(CAPTURED_AT.toInstant(), OffsetDateTime.parse(detail.manifest.captured.wallClock).toInstant())
             val gcj = detail.mapPositionGcj02!!
             val shift = haversineM(FAR_MOCKED_FIX.lat, FAR_MOCKED_FIX.lon, gcj.lat, gcj.lon)
             assertTrue("GCJ-02 is shifted by a few hundred metres in Hangzhou, not $shift m", shift in 100.0..1000.0)
-            assertTrue(detail.hasThumbnail)
-            assertTrue(detail.envelopeJson.contains(sealed.sha256))
+            assertNotNull("the manifest binds the thumbnail", detail.manifest.thumbnailSha256)
+            assertTrue(detail.envelopeJson.contains(manifest.sha256))
 
             // Verification against the device key; the listing; the checklist item's count.
             val verified = runBlocking { evidence.verify(sealed.evidenceId) }
-            assertEquals(sealed.sha256, verified.sha256)
-            assertEquals(store.deviceKeyId(), verified.deviceKeyId)
+            assertEquals(manifest.sha256, verified.manifest.sha256)
+            assertEquals(store.deviceKeyId(), verified.manifest.deviceKeyId)
             val listed = evidence.list(session.id()).single()
             assertEquals(sealed.evidenceId, listed.evidenceId)
             assertEquals(item, listed.itemId)
@@ -312,15 +298,17 @@ class EvidenceIngestTest {
     }
 
     @Test
-    fun `a wall clock without its UTC offset is InvalidInput naming the field`() {
+    fun `a wall clock without its UTC offset is InvalidInput naming the form`() {
         openStore().use { store ->
             val (session, team) = store.recordingInspection()
             val source = captureFile("IMG_0006.jpg", ExifJpeg.photo())
             val e =
-                assertFails<FieldsealException.InvalidInput>("evidence.invalid_request") {
+                assertFails<FieldsealException.InvalidInput>("input.malformed") {
                     store.evidence().ingestBlocking(request(source, session.id(), team[0], wallClock = "2025-03-18T09:30:15"))
                 }
-            assertEquals("wall_clock", e.field)
+            // The binding's time converter refuses it before the core runs; the message names the form.
+            assertEquals("time", e.field)
+            assertTrue(e.messageEn(), e.messageEn().contains("RFC 3339"))
             assertTrue(source.exists())
         }
     }

@@ -1,23 +1,7 @@
 package cn.fieldseal.core.test
 
-import cn.fieldseal.core.AnswerInput
-import cn.fieldseal.core.CheckResult
-import cn.fieldseal.core.ChecklistView
-import cn.fieldseal.core.Fieldseal
-import cn.fieldseal.core.FieldsealException
-import cn.fieldseal.core.Handling
-import cn.fieldseal.core.HeaderField
-import cn.fieldseal.core.InspectionSession
-import cn.fieldseal.core.InspectionState
-import cn.fieldseal.core.ItemState
-import cn.fieldseal.core.ItemView
-import cn.fieldseal.core.Location
-import cn.fieldseal.core.NewFinding
-import cn.fieldseal.core.NewTask
-import cn.fieldseal.core.ProblemAction
-import cn.fieldseal.core.ProblemState
-import cn.fieldseal.core.RegisterInspector
-import cn.fieldseal.core.TaskSource
+import cn.fieldseal.core.*
+import cn.fieldseal.ffi.*
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNotNull
@@ -26,8 +10,15 @@ import org.junit.Assert.fail
 import org.junit.Rule
 import org.junit.Test
 import org.junit.rules.TemporaryFolder
+import kotlinx.coroutines.runBlocking
+import java.awt.image.BufferedImage
 import java.io.File
 import java.time.LocalDate
+import java.time.OffsetDateTime
+import java.time.ZoneOffset
+import java.time.format.DateTimeFormatter
+import java.util.Random
+import javax.imageio.ImageIO
 
 /**
  * 清单式检查 — a whole inspection walked through the generated bindings with the example register and
@@ -73,8 +64,8 @@ class InspectionWalkthroughTest {
 
     private fun Fieldseal.newInspection(): InspectionSession =
         createInspection(
-            NewTask(
-                taskId = "T-2025-HW-0001",
+            Task(
+                id = "T-2025-HW-0001",
                 title = "危险废物贮存设施专项检查",
                 source = TaskSource.CAMPAIGN,
                 enterpriseId = ENTERPRISE,
@@ -107,19 +98,47 @@ class InspectionWalkthroughTest {
         return session to team
     }
 
+    /** Seals a JPEG drawn here (distinct pixels per [seed], so no two captures are the same bytes). */
+    private fun EvidenceIngest.captureJpeg(
+        inspectionId: String,
+        itemId: String,
+        kind: EvidenceKind,
+        operator: String,
+        seed: Int,
+    ): IngestOutcome {
+        val image = BufferedImage(320, 240, BufferedImage.TYPE_INT_RGB)
+        val random = Random(seed.toLong())
+        for (y in 0 until 240) for (x in 0 until 320) image.setRGB(x, y, random.nextInt(0xFFFFFF))
+        val file = File(tmp.root, "captures").apply { mkdirs() }.resolve("IMG_$seed.jpg")
+        assertTrue(ImageIO.write(image, "jpg", file))
+        val now = OffsetDateTime.now(ZoneOffset.ofHours(8)).format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)
+        val request =
+            IngestRequest(
+                sourcePath = file.path,
+                inspectionId = inspectionId,
+                itemId = itemId,
+                kind = kind,
+                operator = operator,
+                location = LocationFix(lat = SITE_FIX.lat, lon = SITE_FIX.lon, accuracyM = 8.0, provider = "gps", fixTime = now, mocked = false),
+                clock = CaptureClock(wallClock = now, monotonicMs = 3_600_000uL),
+                appVersion = "0.1.0-kotlin-test",
+            )
+        return runBlocking { ingest(request, null, CancelHandle()) }
+    }
+
     private fun ChecklistView.items(): List<ItemView> = sections.flatMap { it.items }
 
     private fun ChecklistView.item(id: String): ItemView = items().single { it.id == id }
 
     /** A valid answer for an item, read from its answer type and limits. */
-    private fun validAnswer(item: ItemView, result: CheckResult = CheckResult.PASS): AnswerInput =
+    private fun validAnswer(item: ItemView, result: ResultCode = ResultCode.PASS): AnswerValue =
         when (item.answerType) {
-            "result" -> AnswerInput.Result(result, null)
-            "number" -> AnswerInput.Number(item.min ?: item.max ?: 1.0)
-            "text" -> AnswerInput.Text("导流沟局部破损约0.5米，收集池未见渗漏。")
-            "single_choice" -> AnswerInput.Choice(item.options.first().value)
-            "multiple_choice" -> AnswerInput.Choices(item.options.take(2).map { it.value })
-            "date" -> AnswerInput.Date(today.minusDays(10).toString())
+            "result" -> AnswerValue.Result(result, null)
+            "number" -> AnswerValue.Number(item.min ?: item.max ?: 1.0)
+            "text" -> AnswerValue.Text("导流沟局部破损约0.5米，收集池未见渗漏。")
+            "single_choice" -> AnswerValue.SingleChoice(item.options.first().value)
+            "multiple_choice" -> AnswerValue.MultipleChoice(item.options.take(2).map { it.value })
+            "date" -> AnswerValue.Date(today.minusDays(10).toString())
             else -> throw AssertionError("unknown answer type ${item.answerType}")
         }
 
@@ -166,7 +185,7 @@ class InspectionWalkthroughTest {
             repeat(10) {
                 val open = session.checklist().items().filter { it.visible && it.answer == null }
                 for (item in open) {
-                    val result = if (item.id == failedItem) CheckResult.FAIL else CheckResult.PASS
+                    val result = if (item.id == failedItem) ResultCode.FAIL else ResultCode.PASS
                     session.setAnswer(item.id, validAnswer(item, result), team[0], null)
                     answered += item.id
                 }
@@ -183,15 +202,24 @@ class InspectionWalkthroughTest {
             val failed = view.item(failedItem)
             assertEquals("不合格", failed.answerDisplay)
             assertTrue(failed.state == ItemState.NEEDS_EVIDENCE || failed.state == ItemState.NEEDS_FINDING)
-            assertNotNull("the item says what to fix", failed.messageZh)
+            assertNotNull("the item says what to fix", failed.message?.zh)
             assertTrue(session.blockers().any { it.rule == "item.finding_missing" && it.item == failedItem })
 
+            // Evidence counts move only with a sealed capture: photograph each item that asks for
+            // evidence, a real JPEG per capture, through the same ingest the camera screen uses.
+            val evidence = store.evidence()
+            var captures = 0
             for (item in view.items()) {
                 for (need in item.evidenceNeeded.filter { it.have < it.min }) {
-                    session.setEvidenceCount(item.id, need.kind, need.min)
+                    repeat((need.min - need.have).toInt()) {
+                        val sealed = evidence.captureJpeg(session.id(), item.id, need.kind, team[0], seed = captures++)
+                        assertFalse(sealed.alreadySealed)
+                    }
                 }
             }
+            assertTrue("the walk needed evidence", captures > 0)
             assertFalse(session.blockers().any { it.rule == "item.evidence_missing" })
+            assertEquals(captures, evidence.list(session.id()).size)
 
             val deadline = today.plusDays(30).toString()
             val findingId =
@@ -296,12 +324,12 @@ class InspectionWalkthroughTest {
             val item = session.checklist().items().first { it.visible && it.answerType == "result" }.id
             for (reason in listOf(null, "   ")) {
                 val e = session.refused<FieldsealException.InvalidInput> {
-                    session.setAnswer(item, AnswerInput.Result(CheckResult.NOT_CHECKED, reason), team[0], null)
+                    session.setAnswer(item, AnswerValue.Result(ResultCode.NOT_CHECKED, reason), team[0], null)
                 }
                 assertEquals("answer.not_checked.reason_required", e.reason)
                 assertEquals(item, e.field)
             }
-            session.setAnswer(item, AnswerInput.Result(CheckResult.NOT_CHECKED, "贮存间上锁，钥匙保管人不在现场"), team[0], null)
+            session.setAnswer(item, AnswerValue.Result(ResultCode.NOT_CHECKED, "贮存间上锁，钥匙保管人不在现场"), team[0], null)
             assertEquals("未检查", session.checklist().item(item).answerDisplay)
         }
     }
@@ -313,22 +341,22 @@ class InspectionWalkthroughTest {
             val item = session.checklist().items().first { it.visible && it.answerType == "number" && it.max != null }
             val max = item.max!!
             val e = session.refused<FieldsealException.InvalidInput> {
-                session.setAnswer(item.id, AnswerInput.Number(max + 1), team[0], null)
+                session.setAnswer(item.id, AnswerValue.Number(max + 1), team[0], null)
             }
             assertEquals("answer.number.above_max", e.reason)
             val min = item.min!!
-            session.refused<FieldsealException.InvalidInput> { session.setAnswer(item.id, AnswerInput.Number(min - 1), team[0], null) }
+            session.refused<FieldsealException.InvalidInput> { session.setAnswer(item.id, AnswerValue.Number(min - 1), team[0], null) }
             val wrongType = session.refused<FieldsealException.InvalidInput> {
-                session.setAnswer(item.id, AnswerInput.Text("很多"), team[0], null)
+                session.setAnswer(item.id, AnswerValue.Text("很多"), team[0], null)
             }
             assertEquals("answer.type_mismatch", wrongType.reason)
             val badOption = session.checklist().items().first { it.visible && it.answerType == "single_choice" }
             val unknown = session.refused<FieldsealException.InvalidInput> {
-                session.setAnswer(badOption.id, AnswerInput.Choice("no-such-option"), team[0], null)
+                session.setAnswer(badOption.id, AnswerValue.SingleChoice("no-such-option"), team[0], null)
             }
             assertEquals("answer.choice.unknown_option", unknown.reason)
-            session.setAnswer(item.id, AnswerInput.Number(max), team[0], null)
-            assertEquals("limits are inclusive", AnswerInput.Number(max), session.checklist().item(item.id).answer)
+            session.setAnswer(item.id, AnswerValue.Number(max), team[0], null)
+            assertEquals("limits are inclusive", AnswerValue.Number(max), session.checklist().item(item.id).answer)
         }
     }
 
@@ -337,12 +365,12 @@ class InspectionWalkthroughTest {
         openStore().use { store ->
             val (session, team) = store.recordingInspection()
             val item = session.checklist().items().first { it.visible && it.answerType == "result" }.id
-            session.setAnswer(item, AnswerInput.Result(CheckResult.PASS, null), team[0], null)
+            session.setAnswer(item, AnswerValue.Result(ResultCode.PASS, null), team[0], null)
             val e = session.refused<FieldsealException.InvalidInput> {
-                session.setAnswer(item, AnswerInput.Result(CheckResult.NOT_APPLICABLE, null), team[1], null)
+                session.setAnswer(item, AnswerValue.Result(ResultCode.NOT_APPLICABLE, null), team[1], null)
             }
             assertEquals("answer.change.reason_required", e.reason)
-            session.setAnswer(item, AnswerInput.Result(CheckResult.NOT_APPLICABLE, null), team[1], "该设施已停用并拆除")
+            session.setAnswer(item, AnswerValue.Result(ResultCode.NOT_APPLICABLE, null), team[1], "该设施已停用并拆除")
             val view = session.checklist().item(item)
             assertEquals(1u, view.corrections)
             assertTrue("inspection.answer_changed" in session.trail().map { it.kind })
@@ -369,7 +397,7 @@ class InspectionWalkthroughTest {
             )
             assertFalse("an answered item is not", blockers.any { it.rule == "item.unanswered" && it.item == first.id })
             assertTrue("header gaps are named by field", blockers.any { it.rule == "header.field.missing" && it.field == "place" })
-            assertTrue(blockers.all { it.messageZh.isNotBlank() && it.messageEn.isNotBlank() })
+            assertTrue(blockers.all { it.message.zh.isNotBlank() && it.message.en.isNotBlank() })
             assertEquals(InspectionState.RECORDING, session.state())
         }
     }
@@ -413,14 +441,16 @@ class InspectionWalkthroughTest {
         openStore().use { store ->
             val (session, team) = store.recordingInspection()
             val item = session.checklist().items().first { it.visible && it.answerType == "result" }.id
-            session.setAnswer(item, AnswerInput.Result(CheckResult.FAIL, null), team[0], null)
+            session.setAnswer(item, AnswerValue.Result(ResultCode.FAIL, null), team[0], null)
             val finding = { deadline: String ->
                 NewFinding(item, null, "标识不规范", emptyList(), emptyList(), Handling.RectifyByDeadline("更换标识牌", deadline))
             }
             val e = session.refused<FieldsealException.InvalidInput> { session.addFinding(finding(today.toString())) }
             assertEquals("handling.deadline.not_after_inspection", e.reason)
+            // A date that is not ISO text never reaches the core: the binding's converter refuses it.
             val malformed = session.refused<FieldsealException.InvalidInput> { session.addFinding(finding("下个月")) }
-            assertEquals("handling.deadline", malformed.field)
+            assertEquals("input.malformed", malformed.code())
+            assertEquals("date", malformed.field)
             session.addFinding(finding(today.plusDays(15).toString()))
             assertEquals(1, session.findings().size)
         }

@@ -1,7 +1,7 @@
 package cn.fieldseal.core.test
 
-import cn.fieldseal.core.Fieldseal
-import cn.fieldseal.core.FieldsealException
+import cn.fieldseal.core.*
+import cn.fieldseal.ffi.*
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNull

@@ -1,8 +1,7 @@
 package cn.fieldseal.core.test
 
-import cn.fieldseal.core.DeviceSigner
-import cn.fieldseal.core.KeyVault
-import cn.fieldseal.core.PlatformException
+import cn.fieldseal.core.*
+import cn.fieldseal.ffi.*
 import java.math.BigInteger
 import java.security.KeyPair
 import java.security.KeyPairGenerator

@@ -1,10 +1,7 @@
 package cn.fieldseal.core.test
 
-import cn.fieldseal.core.Fieldseal
-import cn.fieldseal.core.FieldsealException
-import cn.fieldseal.core.softwareDeviceSigner
-import cn.fieldseal.core.softwareKeyVault
-import cn.fieldseal.core.softwarePassphraseVault
+import cn.fieldseal.core.*
+import cn.fieldseal.ffi.*
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertArrayEquals
 import org.junit.Assert.assertEquals

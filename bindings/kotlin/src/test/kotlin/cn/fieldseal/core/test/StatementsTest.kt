@@ -1,8 +1,7 @@
 package cn.fieldseal.core.test
 
-import cn.fieldseal.core.DeviceSigner
-import cn.fieldseal.core.Fieldseal
-import cn.fieldseal.core.FieldsealException
+import cn.fieldseal.core.*
+import cn.fieldseal.ffi.*
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitAll

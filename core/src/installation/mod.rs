@@ -1,0 +1,24 @@
+//! 安装实例 — the core's service API: one [`Installation`] per data directory, opened with the
+//! platform's key vault and device signer, handing out the services the screens use.
+//!
+//! Everything an app, the CLI or intake asks of the core goes through here: the transactions, the
+//! clock and the policies (which capture guard, which flag thresholds) are chosen in this module, so
+//! `bindings/ffi` only forwards a call and converts its error.
+//!
+//! - [`clock`]: the injectable device clock ([`SystemClock`], [`FixedClock`] for tests).
+//! - [`open`]: [`Installation::open`] (store + recovery), status, device key, notes.
+//! - [`inspections`]: the register, templates, task list and [`InspectionSession`].
+//! - [`evidence`]: [`EvidenceIngest`] — sealing, listing, viewing and verifying captures.
+//! - [`statements`]: signing and verifying statements with the device key.
+
+mod clock;
+mod evidence;
+mod inspections;
+mod open;
+mod statements;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use evidence::EvidenceIngest;
+pub use inspections::{InspectionSession, Inspections, Location};
+pub use open::{Installation, StoreStatus};
+pub use statements::VerifiedStatement;
