@@ -60,7 +60,10 @@ fn render(r: &ProbeReport) -> String {
             match &e.gps {
                 None => line("gps", "none".into()),
                 Some(g) => {
-                    let mut gps = format!("{:.6}, {:.6} (WGS-84)", g.lat, g.lon);
+                    let mut gps = match g.position() {
+                        Some(p) => format!("{:.6}, {:.6} (WGS-84)", p.lat, p.lon),
+                        None => "no position".to_string(),
+                    };
                     if let Some(alt) = g.altitude_m {
                         gps.push_str(&format!(", altitude {alt:.1} m"));
                     }
@@ -76,9 +79,23 @@ fn render(r: &ProbeReport) -> String {
             if !e.unreadable.is_empty() {
                 line("unreadable", e.unreadable.join(", "));
             }
+            if !e.irregular.is_empty() {
+                line("irregular", e.irregular.join(", "));
+            }
         }
     }
+    if let Some(m) = &r.movie {
+        line("created", m.created_utc.map_or("-".into(), |t| t.to_rfc3339()));
+        line("duration", m.duration_s.map_or("-".into(), |d| format!("{d:.3} s")));
+        line(
+            "location",
+            m.location.as_ref().map_or("none".into(), |l| format!("{:.6}, {:.6} (WGS-84)", l.lat, l.lon)),
+        );
+    }
     line("thumbnail", r.thumbnail.map_or("none".to_string(), |t| format!("yes ({t})")));
+    for f in &r.flags {
+        line("flag", format!("{} — {}", f.code(), f.message().en));
+    }
     match &r.refusal {
         None => line("verdict", "ingest would accept this file".into()),
         Some(x) => {

@@ -145,6 +145,25 @@ fn exif_position_far_from_the_fix_is_flagged() {
 }
 
 #[test]
+fn exif_quirks_are_sealed_with_an_irregular_flag_not_refused() {
+    for attack in
+        [ExifAttack::FieldCount, ExifAttack::IfdLoop, ExifAttack::SubIfdOffset, ExifAttack::EntryCount]
+    {
+        let env = Env::new();
+        let bytes = testmedia::hostile_exif_photo(attack);
+        let source = env.capture_file("odd.jpg", &bytes);
+        let out = env.ingest(&request(&source, EvidenceKind::Photo)).unwrap();
+        let irregular = out.manifest.flags.iter().find_map(|f| match f {
+            CaptureFlag::ExifIrregular { details } => Some(details.clone()),
+            _ => None,
+        });
+        assert!(irregular.is_some_and(|d| !d.is_empty()), "{attack:?}: {:?}", out.manifest.flags);
+        let text = out.manifest.flags.iter().map(|f| f.message()).collect::<Vec<_>>();
+        assert!(text.iter().all(|m| !m.en.contains("tamper") && !m.zh.contains("篡改")), "{text:?}");
+    }
+}
+
+#[test]
 fn bad_inputs_are_specific_errors_and_leave_nothing_behind() {
     let good = photo();
     let cases: Vec<(&str, Vec<u8>, EvidenceKind, &str)> = vec![
@@ -156,16 +175,15 @@ fn bad_inputs_are_specific_errors_and_leave_nothing_behind() {
             "evidence.truncated",
         ),
         (
-            "evil.jpg",
-            testmedia::hostile_exif_photo(ExifAttack::FieldCount),
-            EvidenceKind::Photo,
-            "evidence.malicious_exif",
-        ),
-        (
-            "loop.jpg",
-            testmedia::hostile_exif_photo(ExifAttack::IfdLoop),
-            EvidenceKind::Photo,
-            "evidence.malicious_exif",
+            "cut.mp4",
+            {
+                let mut v = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00isommp42".to_vec();
+                v.extend_from_slice(b"\x00\x01\x00\x00mdat");
+                v.extend_from_slice(&[7u8; 4000]);
+                v
+            },
+            EvidenceKind::Video,
+            "evidence.truncated",
         ),
         (
             "notes.txt",

@@ -15,15 +15,15 @@ pub enum EvidenceError {
     /// The input file holds no bytes at all.
     #[error("the input file is empty")]
     EmptyFile,
-    /// The media ends before its structure does (a JPEG without its end-of-image marker).
+    /// The media ends before its structure does (a JPEG without its end-of-image marker, an
+    /// ISO-BMFF box or item that runs past the end of the file, a video without its `moov`).
     #[error("{media} is truncated: {reason}")]
     Truncated { media: &'static str, reason: String },
-    /// The media's structure is broken (bad marker, impossible segment length).
+    /// The media's structure cannot be followed at all (a segment length below its own header, a
+    /// box smaller than its header): the bytes are not the claimed media. Quirks that decoders
+    /// tolerate are never this; they are sealed with a `media_irregular` flag.
     #[error("{media} is corrupt: {reason}")]
     Corrupt { media: &'static str, reason: String },
-    /// The EXIF block is malformed or hostile (absurd counts, offsets past its end).
-    #[error("malicious or malformed EXIF: {reason}")]
-    MaliciousExif { reason: String },
     /// The input could not be opened or read (it vanished, or permissions changed).
     #[error("cannot read input {path}: {source}")]
     SourceUnreadable { path: String, source: std::io::Error },
@@ -125,17 +125,6 @@ impl Explain for EvidenceError {
                 format!("{media} 文件已损坏（{reason}），未保存，原文件保留。请重新拍摄。"),
                 format!(
                     "The {media} file is corrupt ({reason}). Nothing was saved and the file is kept. Capture it again."
-                ),
-            ),
-            EvidenceError::MaliciousExif { reason } => Explained::invalid(
-                "evidence.malicious_exif",
-                "exif",
-                reason.clone(),
-                format!(
-                    "照片的 EXIF 元数据异常（{reason}），可能被篡改，未保存，原文件保留。请用本机相机重新拍摄。"
-                ),
-                format!(
-                    "The photo's EXIF metadata is malformed ({reason}) and may have been tampered with. Nothing was saved and the file is kept. Take the photo again with this device's camera."
                 ),
             ),
             EvidenceError::SourceUnreadable { .. } => Explained::invalid(

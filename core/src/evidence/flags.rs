@@ -28,6 +28,18 @@ pub enum CaptureFlag {
     ExifMissing,
     /// EXIF fields present but unreadable (named), kept as a flag rather than guessed.
     ExifUnreadable { fields: Vec<String> },
+    /// The EXIF block departs from the standard in ways genuine cameras and tools do (short codes
+    /// such as `unexpected_next_ifd`); every field that parsed was kept. A quirk, not an accusation.
+    ExifIrregular { details: Vec<String> },
+    /// The EXIF GPS position cannot be a real fix (`null_island`: exactly 0,0); it is kept as
+    /// written and not compared with the platform fix.
+    ExifGpsImplausible { reason: String },
+    /// The file's structure departs from its format in ways decoders tolerate (`jpeg_stray_bytes`,
+    /// `png_crc_mismatch`, ...); the bytes are sealed exactly as they are.
+    MediaIrregular { details: Vec<String> },
+    /// No preview was decoded: decoding would need more memory than the budget allows, judged
+    /// from the header before any decoding started.
+    PreviewOverBudget { needed_bytes: u64, budget_bytes: u64 },
     /// DateTimeOriginal differs from the platform's capture time by more than the tolerance.
     /// Without an EXIF offset the comparison is made in the device's local time.
     ExifTimeMismatch { delta_secs: i64, tolerance_secs: i64, offset_known: bool },
@@ -66,6 +78,10 @@ impl CaptureFlag {
             CaptureFlag::NoRegisteredSite => "no_registered_site",
             CaptureFlag::ExifMissing => "exif_missing",
             CaptureFlag::ExifUnreadable { .. } => "exif_unreadable",
+            CaptureFlag::ExifIrregular { .. } => "exif_irregular",
+            CaptureFlag::ExifGpsImplausible { .. } => "exif_gps_implausible",
+            CaptureFlag::MediaIrregular { .. } => "media_irregular",
+            CaptureFlag::PreviewOverBudget { .. } => "preview_over_budget",
             CaptureFlag::ExifTimeMismatch { .. } => "exif_time_mismatch",
             CaptureFlag::ExifPositionMismatch { .. } => "exif_position_mismatch",
             CaptureFlag::ClockMismatch { .. } => "clock_mismatch",
@@ -112,6 +128,43 @@ impl CaptureFlag {
                 format!("照片 EXIF 字段无法读取：{}。", fields.join("、")),
                 format!("Unreadable EXIF fields in the photo: {}.", fields.join(", ")),
             ),
+            CaptureFlag::ExifIrregular { details } => Message::new(
+                format!(
+                    "照片 EXIF 元数据结构不规范（{}），常见于部分相机和编辑工具；可读字段均已保留，照片已按原样固定。",
+                    details.join("、")
+                ),
+                format!(
+                    "The photo's EXIF metadata is irregular ({}), as some cameras and tools write it; every readable field was kept and the photo was sealed as it is.",
+                    details.join(", ")
+                ),
+            ),
+            CaptureFlag::ExifGpsImplausible { reason } => Message::new(
+                format!(
+                    "照片 EXIF 中的 GPS 位置不可信（{reason}，如经纬度恰为 0,0），已按原样记录，未用于位置核对。"
+                ),
+                format!(
+                    "The photo's EXIF GPS position is implausible ({reason}, e.g. exactly 0,0); it is recorded as written and not used to check the position."
+                ),
+            ),
+            CaptureFlag::MediaIrregular { details } => Message::new(
+                format!("文件结构不规范（{}），解码器可以容忍；文件已按原样固定。", details.join("、")),
+                format!(
+                    "The file's structure is irregular ({}) in a way decoders tolerate; it was sealed exactly as it is.",
+                    details.join(", ")
+                ),
+            ),
+            CaptureFlag::PreviewOverBudget { needed_bytes, budget_bytes } => Message::new(
+                format!(
+                    "生成预览约需 {} MiB 内存，超过 {} MiB 的上限，未生成预览；证据原件已完整固定。",
+                    needed_bytes >> 20,
+                    budget_bytes >> 20
+                ),
+                format!(
+                    "A preview would need about {} MiB of memory, over the {} MiB budget, so none was made; the original is sealed in full.",
+                    needed_bytes >> 20,
+                    budget_bytes >> 20
+                ),
+            ),
             CaptureFlag::ExifTimeMismatch { delta_secs, tolerance_secs, .. } => Message::new(
                 format!("相机时间与设备时间相差 {} 秒，超过允许的 {tolerance_secs} 秒。", delta_secs.abs()),
                 format!(
@@ -155,6 +208,10 @@ mod tests {
             CaptureFlag::NoRegisteredSite,
             CaptureFlag::ExifMissing,
             CaptureFlag::ExifUnreadable { fields: vec!["gps".into()] },
+            CaptureFlag::ExifIrregular { details: vec!["unexpected_next_ifd".into()] },
+            CaptureFlag::ExifGpsImplausible { reason: "null_island".into() },
+            CaptureFlag::MediaIrregular { details: vec!["jpeg_stray_bytes".into()] },
+            CaptureFlag::PreviewOverBudget { needed_bytes: 2 << 30, budget_bytes: 48 << 20 },
             CaptureFlag::ExifTimeMismatch { delta_secs: 3600, tolerance_secs: 120, offset_known: true },
             CaptureFlag::ExifPositionMismatch { distance_m: 120.0, allowed_m: 20.0 },
             CaptureFlag::ClockMismatch { delta_secs: 90, tolerance_secs: 30 },
@@ -173,6 +230,8 @@ mod tests {
                 text.zh
             );
             assert!(text.en.is_ascii() && !text.en.is_empty(), "{}: {}", f.code(), text.en);
+            // A quirk is never an accusation: no flag blames tampering.
+            assert!(!text.en.to_lowercase().contains("tamper") && !text.zh.contains("篡改"), "{}", f.code());
         }
     }
 }

@@ -35,13 +35,14 @@ use rusqlite::{Connection, Transaction};
 use serde_json::json;
 
 use super::{
-    CaptureClock, EvidenceError, EvidenceKind, EvidenceManifest, ExifData, LocationFix, LocationPolicy,
-    MediaType, ParentRef, Site, TimePolicy,
-    exif::{ExifReadError, read_exif_from},
+    CaptureClock, CaptureFlag, EvidenceError, EvidenceKind, EvidenceManifest, ExifData, LocationFix,
+    LocationPolicy, MediaType, ParentRef, Site, TimePolicy,
+    exif::read_exif_from,
     kind_accepts, location,
     manifest::{MANIFEST_TYPE, MANIFEST_VERSION},
-    media::{JpegStructure, SNIFF_LEN},
-    thumbnail::make_thumbnail_from,
+    media::SNIFF_LEN,
+    structure::{StructureCheck, StructureReport},
+    thumbnail::{Preview, make_thumbnail_from},
     time,
 };
 use crate::{
@@ -259,7 +260,9 @@ pub fn ingest(
     blobs.ids.push(original_blob.clone());
 
     cancel.check()?;
-    let (exif, thumbnail) = read_back(cx.store, &original_blob, sealed.media, sealed.size)?;
+    let (exif, preview) = read_back(cx.store, &original_blob, sealed.media, sealed.size)?;
+    let preview_flag = preview.flag();
+    let thumbnail = preview.made().map(|(bytes, _)| bytes);
     let thumbnail_sha256 = thumbnail.as_ref().map(|t| hex(digest::digest(&digest::SHA256, t).as_ref()));
     let thumbnail_blob_id = match thumbnail {
         Some(bytes) => {
@@ -271,7 +274,7 @@ pub fn ingest(
         None => None,
     };
 
-    let manifest = build_manifest(
+    let mut manifest = build_manifest(
         req,
         &gate,
         &cx.policy,
@@ -282,6 +285,7 @@ pub fn ingest(
         parent,
         thumbnail_sha256,
     );
+    manifest.flags.extend(preview_flag);
     let payload = serde_json::to_value(&manifest)
         .map_err(|e| EvidenceError::invalid("manifest", format!("cannot serialise: {e}")))?;
     let envelope = SignedEnvelope::seal(&payload, cx.signer)?;
@@ -390,6 +394,7 @@ struct SealedOriginal {
     size: u64,
     media: MediaType,
     identity: SourceIdentity,
+    structure: StructureReport,
 }
 
 /// Step 1 and 2: stream the source into the vault, hashing as it goes, and commit the blob.
@@ -421,27 +426,25 @@ fn seal_original(
 
     let pending = store.vault().begin(blob_id)?;
     let mut encryptor = StreamEncryptor::new(&store.keys().stream, pending)?;
-    let jpeg = (media == MediaType::Jpeg).then(JpegStructure::new);
+    let structure = StructureCheck::for_media(media);
     let step = (total / 100).clamp(1, 4 << 20);
 
-    // SHA-256 (and the JPEG check) run on a second thread while this one encrypts and writes: the
+    // SHA-256 (and the structure check) run on a second thread while this one encrypts and writes: the
     // two cost about the same, so on a two-core phone this nearly halves the CPU time. Chunks are
     // shared, not copied, and recycled, so memory stays at PIPELINE_DEPTH + 2 chunks.
-    let (sha256, jpeg, done) = std::thread::scope(|scope| -> Result<(String, Option<JpegStructure>, u64)> {
+    let (sha256, structure, done) = std::thread::scope(|scope| -> Result<(String, StructureCheck, u64)> {
         let (to_hasher, hasher_rx) = mpsc::sync_channel::<Arc<Vec<u8>>>(PIPELINE_DEPTH);
         let (return_tx, returned) = mpsc::channel::<Arc<Vec<u8>>>();
         let hasher = scope.spawn(move || {
             let mut sha = digest::Context::new(&digest::SHA256);
-            let mut jpeg = jpeg;
+            let mut structure = structure;
             for chunk in hasher_rx {
                 sha.update(&chunk);
-                if let Some(j) = jpeg.as_mut() {
-                    j.feed(&chunk);
-                }
+                structure.feed(&chunk);
                 // The reader may have finished; a chunk nobody takes back is simply freed.
                 let _ = return_tx.send(chunk);
             }
-            (hex(sha.finish().as_ref()), jpeg)
+            (hex(sha.finish().as_ref()), structure)
         });
         let hasher_gone = || EvidenceError::invalid("ingest", "the hashing thread stopped");
         let mut allocated = 1;
@@ -475,8 +478,8 @@ fn seal_original(
             next.truncate(n);
         }
         drop(to_hasher);
-        let (sha256, jpeg) = hasher.join().map_err(|_| hasher_gone())?;
-        Ok((sha256, jpeg, done))
+        let (sha256, structure) = hasher.join().map_err(|_| hasher_gone())?;
+        Ok((sha256, structure, done))
     })?;
     if done != total {
         return Err(source_changed(path, total, done).into());
@@ -487,40 +490,34 @@ fn seal_original(
         Ok(now) if SourceIdentity::of(&now) == identity => {}
         _ => return Err(source_changed(path, total, done).into()),
     }
-    if let Some(j) = jpeg {
-        j.finish()?;
-    }
+    let structure = structure.finish()?;
     let (pending, summary) = encryptor.finish().map_err(crypto_storage)?;
     debug_assert_eq!(summary.plaintext_len, done);
     cancel.check()?;
     pending.commit().map_err(vault_storage)?;
-    Ok(SealedOriginal { sha256, size: done, media, identity })
+    Ok(SealedOriginal { sha256, size: done, media, identity, structure })
 }
 
-/// Step 3: EXIF and thumbnail from the sealed plaintext.
+/// Step 3: EXIF and the preview from the sealed plaintext.
 fn read_back(
     store: &Store,
     blob_id: &str,
     media: MediaType,
     size: u64,
-) -> Result<(Option<ExifData>, Option<Vec<u8>>)> {
+) -> Result<(Option<ExifData>, Preview)> {
     if !media.may_have_exif() {
-        return Ok((None, None));
+        return Ok((None, Preview::Unavailable));
     }
     let open = || -> Result<StreamDecryptor<File>> {
         let file = store.vault().open_blob(blob_id)?;
         Ok(StreamDecryptor::open(&store.keys().stream, file)?)
     };
-    let exif = match read_exif_from(open()?, media) {
-        Ok(exif) => exif,
-        Err(ExifReadError::Evidence(e)) => return Err(e.into()),
-        Err(ExifReadError::Io(e)) => return Err(io_to_error(e)),
-    };
+    let exif = read_exif_from(open()?, media).map_err(io_to_error)?;
     let orientation = exif.as_ref().and_then(|e| e.summary.orientation);
     let embedded = exif.as_ref().and_then(|e| e.thumbnail.as_deref());
     let full = || open().ok().map(|d| (BufReader::with_capacity(64 * 1024, d), size));
-    let thumbnail = make_thumbnail_from(embedded, full, media, orientation).map(|(bytes, _)| bytes);
-    Ok((exif, thumbnail))
+    let preview = make_thumbnail_from(embedded, full, media, orientation);
+    Ok((exif, preview))
 }
 
 /// Seals a small derived file (a thumbnail) as its own blob.
@@ -552,9 +549,13 @@ fn build_manifest(
     let summary = exif.map(|e| &e.summary);
     let exif_expected = req.kind == EvidenceKind::Photo && sealed.media.may_have_exif();
     flags.extend(time::check_times(&req.clock, summary, exif_expected, gate.checked_out_at, &policy.time));
-    if let (Some(gps), Some(fix)) = (summary.and_then(|s| s.gps.as_ref()), req.location.as_ref()) {
-        let point = location::GeoPoint::new(gps.lat, gps.lon);
-        flags.extend(location::exif_position_check(point, gps.h_positioning_error_m, fix));
+    flags.extend(summary.map(|s| s.flags()).unwrap_or_default());
+    if !sealed.structure.irregular.is_empty() {
+        flags.push(CaptureFlag::MediaIrregular { details: sealed.structure.irregular.clone() });
+    }
+    let exif_point = summary.and_then(|s| s.comparable_position());
+    if let (Some((point, error_m)), Some(fix)) = (exif_point, req.location.as_ref()) {
+        flags.extend(location::exif_position_check(point, error_m, fix));
     }
     EvidenceManifest {
         statement: MANIFEST_TYPE.to_owned(),
@@ -568,6 +569,7 @@ fn build_manifest(
         location: req.location.clone(),
         distance_to_site_m: assessment.distance_to_site_m,
         exif: summary.cloned(),
+        movie: sealed.structure.movie.clone(),
         supports_presence: assessment.supports_presence,
         flags,
         device_key_id,

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CaptureClock, CaptureFlag, ExifSummary, LocationFix, MediaType};
+use super::{CaptureClock, CaptureFlag, ExifSummary, LocationFix, MediaType, isobmff::MovieSummary};
 use crate::checklist::EvidenceKind;
 
 pub const MANIFEST_VERSION: u32 = 1;
@@ -43,6 +43,9 @@ pub struct EvidenceManifest {
     /// EXIF as the camera wrote it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exif: Option<ExifSummary>,
+    /// What a video or audio container says about itself (creation time, duration, location).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub movie: Option<MovieSummary>,
     pub flags: Vec<CaptureFlag>,
     /// False whenever the position cannot alone prove presence on site (requirement 12).
     pub supports_presence: bool,
@@ -116,6 +119,7 @@ mod tests {
             }),
             distance_to_site_m: Some(0.0),
             exif: None,
+            movie: None,
             flags: vec![CaptureFlag::ExifMissing],
             supports_presence: true,
             device_key_id: "k1".into(),

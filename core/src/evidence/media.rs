@@ -1,11 +1,12 @@
 //! What a file is, decided by its first bytes (magic numbers), never by its name or by the caller.
 //!
-//! Also a streaming structure check for JPEG, fed the same chunks that are hashed, so a photo the
-//! camera had not finished writing is refused instead of sealed as evidence.
+//! The structure checks that run on the same chunks that are hashed live beside this module
+//! (`jpeg`, `png`, `isobmff`, dispatched by `structure`).
 
 use serde::{Deserialize, Serialize};
 
 use super::EvidenceError;
+pub use super::jpeg::JpegStructure;
 use crate::checklist::EvidenceKind;
 
 /// How many leading bytes [`MediaType::sniff`] needs to decide every type it knows.
@@ -19,8 +20,15 @@ pub enum MediaType {
     Jpeg,
     #[serde(rename = "image/png")]
     Png,
+    /// HEIF holding HEVC-coded images (the iPhone default, many Android phones).
     #[serde(rename = "image/heic")]
     Heic,
+    /// HEIF with no codec-specific brand (`mif1`/`msf1` only).
+    #[serde(rename = "image/heif")]
+    Heif,
+    /// HEIF holding AV1-coded images.
+    #[serde(rename = "image/avif")]
+    Avif,
     #[serde(rename = "video/mp4")]
     Mp4,
     #[serde(rename = "video/quicktime")]
@@ -47,15 +55,20 @@ pub enum MediaType {
 pub fn kind_accepts(kind: EvidenceKind, media: MediaType) -> bool {
     use MediaType::*;
     match kind {
-        EvidenceKind::Photo => matches!(media, Jpeg | Png | Heic),
+        EvidenceKind::Photo => matches!(media, Jpeg | Png | Heic | Heif | Avif),
         EvidenceKind::Video => matches!(media, Mp4 | Mov | ThreeGp),
         EvidenceKind::Audio => matches!(media, M4a | Aac | Amr | Wav | Mp3 | Mp4 | ThreeGp),
-        EvidenceKind::Document | EvidenceKind::Data => matches!(media, Pdf | Jpeg | Png | Heic),
+        EvidenceKind::Document | EvidenceKind::Data => {
+            matches!(media, Pdf | Jpeg | Png | Heic | Heif | Avif)
+        }
     }
 }
 
-/// ISO-BMFF brands, by what they tell us about the content.
-const HEIF_BRANDS: &[&[u8; 4]] = &[b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"];
+/// ISO-BMFF brands, by what they tell us about the content. HEVC-coded HEIF (images and
+/// sequences) is HEIC; AV1-coded is AVIF; the structural brands alone say only "HEIF".
+const HEIC_BRANDS: &[&[u8; 4]] = &[b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"];
+const AVIF_BRANDS: &[&[u8; 4]] = &[b"avif", b"avis", b"avio"];
+const HEIF_BRANDS: &[&[u8; 4]] = &[b"mif1", b"msf1", b"mif2", b"miaf"];
 const AUDIO_MP4_BRANDS: &[&[u8; 4]] = &[b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "];
 const MP4_BRANDS: &[&[u8; 4]] = &[
     b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"dash", b"MSNV",
@@ -113,30 +126,47 @@ impl MediaType {
         let end = box_len.clamp(12, head.len());
         let major: &[u8] = &head[8..12];
         // Compatible brands follow the 4-byte minor version.
-        let compatible = head.get(16..end).unwrap_or(&[]).chunks_exact(4);
-        let brands = std::iter::once(major).chain(compatible);
-        let mut fallback = None;
-        for brand in brands {
-            let is = |set: &[&[u8; 4]]| set.iter().any(|b| brand == *b);
-            if is(HEIF_BRANDS) {
-                return Ok(MediaType::Heic);
+        let compatible: Vec<&[u8]> = head.get(16..end).unwrap_or(&[]).chunks_exact(4).collect();
+        let is = |brand: &[u8], set: &[&[u8; 4]]| set.iter().any(|b| brand == *b);
+        let classify = |brand: &[u8]| {
+            if is(brand, AVIF_BRANDS) {
+                Some(MediaType::Avif)
+            } else if is(brand, HEIC_BRANDS) {
+                Some(MediaType::Heic)
+            } else if is(brand, AUDIO_MP4_BRANDS) {
+                Some(MediaType::M4a)
+            } else if brand.starts_with(b"3gp") || brand.starts_with(b"3g2") || brand.starts_with(b"3ge") {
+                Some(MediaType::ThreeGp)
+            } else if brand == b"qt  " {
+                Some(MediaType::Mov)
+            } else {
+                None
             }
-            if is(AUDIO_MP4_BRANDS) {
-                return Ok(MediaType::M4a);
-            }
-            if brand.starts_with(b"3gp") || brand.starts_with(b"3g2") || brand.starts_with(b"3ge") {
-                return Ok(MediaType::ThreeGp);
-            }
-            if brand == b"qt  " {
-                return Ok(MediaType::Mov);
-            }
-            if fallback.is_none() && is(MP4_BRANDS) {
-                fallback = Some(MediaType::Mp4);
+        };
+        // The major brand says what the file is when it is specific; a generic major brand
+        // (`mif1`, `isom`) defers to the compatible brands, where the codec brand is listed.
+        if let Some(media) = classify(major) {
+            return Ok(media);
+        }
+        let image_first = is(major, HEIF_BRANDS);
+        let mut found = None;
+        for brand in &compatible {
+            match classify(brand) {
+                Some(m @ (MediaType::Avif | MediaType::Heic)) => return Ok(m),
+                Some(m) if found.is_none() && !image_first => found = Some(m),
+                _ => {}
             }
         }
-        fallback.ok_or_else(|| {
-            EvidenceError::UnsupportedMedia(format!("ISO media with brand {}", printable(major)))
-        })
+        if image_first || (found.is_none() && compatible.iter().any(|b| is(b, HEIF_BRANDS))) {
+            return Ok(MediaType::Heif);
+        }
+        if let Some(media) = found {
+            return Ok(media);
+        }
+        if is(major, MP4_BRANDS) || compatible.iter().any(|b| is(b, MP4_BRANDS)) {
+            return Ok(MediaType::Mp4);
+        }
+        Err(EvidenceError::UnsupportedMedia(format!("ISO media with brand {}", printable(major))))
     }
 
     pub fn mime(self) -> &'static str {
@@ -144,6 +174,8 @@ impl MediaType {
             MediaType::Jpeg => "image/jpeg",
             MediaType::Png => "image/png",
             MediaType::Heic => "image/heic",
+            MediaType::Heif => "image/heif",
+            MediaType::Avif => "image/avif",
             MediaType::Mp4 => "video/mp4",
             MediaType::Mov => "video/quicktime",
             MediaType::ThreeGp => "video/3gpp",
@@ -166,6 +198,8 @@ impl MediaType {
             MediaType::Jpeg => "JPEG",
             MediaType::Png => "PNG",
             MediaType::Heic => "HEIC",
+            MediaType::Heif => "HEIF",
+            MediaType::Avif => "AVIF",
             MediaType::Mp4 => "MP4",
             MediaType::Mov => "MOV",
             MediaType::ThreeGp => "3GP",
@@ -180,14 +214,26 @@ impl MediaType {
 
     /// Whether EXIF can be present (and is looked for).
     pub fn may_have_exif(self) -> bool {
-        matches!(self, MediaType::Jpeg | MediaType::Png | MediaType::Heic)
+        matches!(self, MediaType::Jpeg | MediaType::Png | MediaType::Heic | MediaType::Heif | MediaType::Avif)
+    }
+
+    /// HEIF in any coding (HEIC, AVIF, plain HEIF): items located by `iloc` inside `meta`.
+    pub fn is_heif(self) -> bool {
+        matches!(self, MediaType::Heic | MediaType::Heif | MediaType::Avif)
+    }
+
+    /// A movie-structured ISO-BMFF / QuickTime file: samples located by a `moov` box.
+    pub fn is_movie(self) -> bool {
+        matches!(self, MediaType::Mp4 | MediaType::Mov | MediaType::ThreeGp | MediaType::M4a)
     }
 }
 
-const ALL: [MediaType; 12] = [
+const ALL: [MediaType; 14] = [
     MediaType::Jpeg,
     MediaType::Png,
     MediaType::Heic,
+    MediaType::Heif,
+    MediaType::Avif,
     MediaType::Mp4,
     MediaType::Mov,
     MediaType::ThreeGp,
@@ -207,159 +253,6 @@ fn describe_unknown(head: &[u8]) -> String {
 
 fn printable(brand: &[u8]) -> String {
     brand.iter().map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '?' }).collect()
-}
-
-/// Checks a JPEG's marker structure as its bytes stream past, without buffering it.
-///
-/// A JPEG is `SOI`, marker segments with 16-bit lengths, then after each `SOS` entropy-coded data in
-/// which `0xFF` is always followed by `0x00` (stuffing), a restart marker or the next marker, and
-/// finally `EOI`. A file that ends before `EOI` was cut short. Bytes after `EOI` are allowed: phones
-/// append motion-photo video and vendor trailers there.
-#[derive(Debug, Default)]
-pub struct JpegStructure {
-    state: ScanState,
-    consumed: u64,
-}
-
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-enum ScanState {
-    #[default]
-    Soi0,
-    Soi1,
-    /// Expecting `0xFF` before a marker code.
-    MarkerPrefix {
-        entropy: bool,
-    },
-    /// After `0xFF`: the marker code (more `0xFF` are fill bytes).
-    MarkerCode {
-        entropy: bool,
-    },
-    LenHi {
-        marker: u8,
-    },
-    LenLo {
-        marker: u8,
-        hi: u8,
-    },
-    Skip {
-        remaining: u32,
-        then_entropy: bool,
-    },
-    Entropy,
-    Done,
-    Broken(&'static str),
-}
-
-impl JpegStructure {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn feed(&mut self, mut data: &[u8]) {
-        while !data.is_empty() {
-            match self.state {
-                ScanState::Done | ScanState::Broken(_) => return,
-                ScanState::Skip { remaining, then_entropy } => {
-                    let n = (remaining as usize).min(data.len());
-                    data = &data[n..];
-                    self.consumed += n as u64;
-                    let left = remaining - n as u32;
-                    self.state = if left > 0 {
-                        ScanState::Skip { remaining: left, then_entropy }
-                    } else if then_entropy {
-                        ScanState::Entropy
-                    } else {
-                        ScanState::MarkerPrefix { entropy: false }
-                    };
-                }
-                ScanState::Entropy => match find_ff(data) {
-                    Some(i) => {
-                        data = &data[i + 1..];
-                        self.consumed += i as u64 + 1;
-                        self.state = ScanState::MarkerCode { entropy: true };
-                    }
-                    None => {
-                        self.consumed += data.len() as u64;
-                        return;
-                    }
-                },
-                _ => {
-                    let b = data[0];
-                    data = &data[1..];
-                    self.consumed += 1;
-                    self.step(b);
-                }
-            }
-        }
-    }
-
-    fn step(&mut self, b: u8) {
-        self.state = match self.state {
-            ScanState::Soi0 if b == 0xFF => ScanState::Soi1,
-            ScanState::Soi1 if b == 0xD8 => ScanState::MarkerPrefix { entropy: false },
-            ScanState::Soi0 | ScanState::Soi1 => ScanState::Broken("no start-of-image marker"),
-            ScanState::MarkerPrefix { entropy } if b == 0xFF => ScanState::MarkerCode { entropy },
-            ScanState::MarkerPrefix { .. } => ScanState::Broken("bytes between segments"),
-            ScanState::MarkerCode { entropy } => match b {
-                0xFF => ScanState::MarkerCode { entropy },
-                0x00 if entropy => ScanState::Entropy,
-                0xD0..=0xD7 if entropy => ScanState::Entropy,
-                0x00 | 0xD0..=0xD7 => ScanState::Broken("restart marker outside scan data"),
-                0xD9 => ScanState::Done,
-                0xD8 => ScanState::Broken("second start-of-image marker"),
-                0x01 => ScanState::MarkerPrefix { entropy: false },
-                marker => ScanState::LenHi { marker },
-            },
-            ScanState::LenHi { marker } => ScanState::LenLo { marker, hi: b },
-            ScanState::LenLo { marker, hi } => {
-                let len = u16::from_be_bytes([hi, b]);
-                if len < 2 {
-                    ScanState::Broken("segment length below 2")
-                } else {
-                    let then_entropy = marker == 0xDA;
-                    match u32::from(len) - 2 {
-                        0 if then_entropy => ScanState::Entropy,
-                        0 => ScanState::MarkerPrefix { entropy: false },
-                        remaining => ScanState::Skip { remaining, then_entropy },
-                    }
-                }
-            }
-            other => other,
-        };
-    }
-
-    /// The verdict once every byte was fed.
-    pub fn finish(&self) -> Result<(), EvidenceError> {
-        match self.state {
-            ScanState::Done => Ok(()),
-            ScanState::Broken(reason) => {
-                Err(EvidenceError::Corrupt { media: "JPEG", reason: reason.to_string() })
-            }
-            _ => Err(EvidenceError::Truncated {
-                media: "JPEG",
-                reason: format!("ends after {} bytes without an end-of-image marker", self.consumed),
-            }),
-        }
-    }
-}
-
-/// Finds the first `0xFF`, eight bytes at a time: entropy-coded data is most of a JPEG and this
-/// check runs inside the ingest budget.
-fn find_ff(data: &[u8]) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let mut i = 0;
-    while i + 8 <= data.len() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&data[i..i + 8]);
-        // A byte is 0xFF exactly when its complement is zero; the classic has-zero-byte test.
-        let x = !u64::from_le_bytes(word);
-        if (x.wrapping_sub(LO) & !x & HI) != 0 {
-            break;
-        }
-        i += 8;
-    }
-    data[i..].iter().position(|&b| b == 0xFF).map(|p| p + i)
 }
 
 #[cfg(test)]
@@ -387,6 +280,11 @@ mod tests {
             (b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec(), MediaType::Png),
             (ftyp(b"heic", &[b"mif1", b"heic"]), MediaType::Heic),
             (ftyp(b"mif1", &[b"heic"]), MediaType::Heic),
+            (ftyp(b"avif", &[b"avif", b"mif1", b"miaf"]), MediaType::Avif),
+            (ftyp(b"mif1", &[b"mif1", b"miaf", b"avif"]), MediaType::Avif),
+            (ftyp(b"avis", &[b"avis", b"msf1"]), MediaType::Avif),
+            (ftyp(b"mif1", &[b"mif1"]), MediaType::Heif),
+            (ftyp(b"msf1", &[b"iso8", b"msf1"]), MediaType::Heif),
             (ftyp(b"isom", &[b"isom", b"iso2", b"avc1", b"mp41"]), MediaType::Mp4),
             (ftyp(b"mp42", &[b"isom"]), MediaType::Mp4),
             (ftyp(b"qt  ", &[b"qt  "]), MediaType::Mov),
@@ -417,7 +315,7 @@ mod tests {
         }
         assert!(matches!(MediaType::sniff(&[]), Err(EvidenceError::EmptyFile)));
         assert!(matches!(
-            MediaType::sniff(&ftyp(b"avif", &[b"avif"])),
+            MediaType::sniff(&ftyp(b"crx ", &[b"crx "])),
             Err(EvidenceError::UnsupportedMedia(_))
         ));
     }
@@ -431,75 +329,7 @@ mod tests {
         assert!(kind_accepts(EvidenceKind::Document, MediaType::Pdf));
     }
 
-    fn minimal_jpeg() -> Vec<u8> {
-        let mut v = vec![0xFF, 0xD8];
-        v.extend_from_slice(&[0xFF, 0xE0, 0x00, 0x04, 0xAA, 0xBB]); // APP0 with 2 payload bytes
-        v.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x03, 0x01]); // SOS header
-        v.extend_from_slice(&[0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD3, 0x56]); // stuffing + RST3
-        v.extend_from_slice(&[0xFF, 0xD9]);
-        v
-    }
-
-    #[test]
-    fn complete_jpeg_passes_and_every_truncation_fails() {
-        let jpeg = minimal_jpeg();
-        let mut s = JpegStructure::new();
-        s.feed(&jpeg);
-        s.finish().unwrap();
-        for cut in 0..jpeg.len() {
-            let mut s = JpegStructure::new();
-            s.feed(&jpeg[..cut]);
-            assert!(s.finish().is_err(), "cut at {cut} accepted");
-        }
-    }
-
-    #[test]
-    fn trailer_after_end_of_image_is_allowed() {
-        let mut jpeg = minimal_jpeg();
-        jpeg.extend_from_slice(b"\0\0\0\x18ftypmp42 motion photo video");
-        let mut s = JpegStructure::new();
-        s.feed(&jpeg);
-        s.finish().unwrap();
-    }
-
-    #[test]
-    fn broken_marker_structure_is_corrupt_not_truncated() {
-        let mut jpeg = minimal_jpeg();
-        jpeg[8] = 0x00; // where the SOS marker prefix should be
-        let mut s = JpegStructure::new();
-        s.feed(&jpeg);
-        assert!(matches!(s.finish(), Err(EvidenceError::Corrupt { .. })));
-    }
-
     proptest! {
-        #[test]
-        fn verdict_does_not_depend_on_chunking(split in prop::collection::vec(1usize..7, 1..20), body in prop::collection::vec(any::<u8>(), 0..200)) {
-            let mut jpeg = minimal_jpeg();
-            let eoi = jpeg.len() - 2;
-            // Random entropy bytes with every 0xFF stuffed, so the structure stays valid.
-            let mut entropy = Vec::new();
-            for b in body { entropy.push(b); if b == 0xFF { entropy.push(0); } }
-            jpeg.splice(eoi..eoi, entropy);
-            let mut whole = JpegStructure::new();
-            whole.feed(&jpeg);
-            prop_assert!(whole.finish().is_ok());
-            let mut parts = JpegStructure::new();
-            let mut rest = &jpeg[..];
-            let mut i = 0;
-            while !rest.is_empty() {
-                let n = split[i % split.len()].min(rest.len());
-                parts.feed(&rest[..n]);
-                rest = &rest[n..];
-                i += 1;
-            }
-            prop_assert!(parts.finish().is_ok());
-        }
-
-        #[test]
-        fn find_ff_agrees_with_a_plain_search(data in prop::collection::vec(prop_oneof![Just(0xFFu8), any::<u8>()], 0..64)) {
-            prop_assert_eq!(find_ff(&data), data.iter().position(|&b| b == 0xFF));
-        }
-
         #[test]
         fn sniffing_never_panics(data in prop::collection::vec(any::<u8>(), 0..80)) {
             let _ = MediaType::sniff(&data);

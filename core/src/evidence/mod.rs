@@ -1,7 +1,10 @@
 //! 证据 — evidence sealed at capture (DESIGN.md §4).
 //!
-//! - [`media`]: what a file is, by its magic bytes; the streaming JPEG structure check.
-//! - [`exif`]: bounded EXIF reading (time, GPS, make/model, orientation, embedded thumbnail).
+//! - [`media`]: what a file is, by its magic bytes.
+//! - [`structure`]: the streaming structure check ([`jpeg`], [`png`], [`isobmff`]): what is
+//!   refused as truncated or corrupt, and what is sealed as irregular.
+//! - [`exif`]: lenient, bounded EXIF reading (time, make/model, orientation, embedded thumbnail);
+//!   [`gps`]: the camera's GPS in every encoding.
 //! - [`location`]: distance to the registered site, location flags, WGS-84 → GCJ-02 for display.
 //! - [`time`]: the capture clocks and their disagreements.
 //! - [`thumbnail`]: the oriented preview.
@@ -17,11 +20,16 @@ mod error;
 pub mod exif;
 pub mod flags;
 pub mod gate;
+pub mod gps;
 pub mod ingest;
+pub mod isobmff;
+pub mod jpeg;
 pub mod location;
 pub mod manifest;
 pub mod media;
+pub mod png;
 pub mod probe;
+pub mod structure;
 pub mod thumbnail;
 pub mod time;
 pub mod verify;

@@ -11,11 +11,13 @@ use ring::digest;
 use serde::Serialize;
 
 use super::{
-    EvidenceError, ExifSummary, GeoPoint, MediaType,
+    CaptureFlag, EvidenceError, ExifSummary, GeoPoint, MediaType,
     exif::read_exif,
+    isobmff::MovieSummary,
     location::wgs84_to_gcj02,
-    media::{JpegStructure, SNIFF_LEN},
-    thumbnail::{ThumbnailSource, make_thumbnail},
+    media::SNIFF_LEN,
+    structure::StructureCheck,
+    thumbnail::{Preview, ThumbnailSource, make_thumbnail},
 };
 use crate::{crypto::column::hex, explain::Explain};
 
@@ -30,9 +32,16 @@ pub struct ProbeReport {
     /// GPS from EXIF converted to GCJ-02, for checking against a Chinese map.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gps_gcj02: Option<GeoPoint>,
-    /// `exif`, `decoded` or absent.
+    /// What a video or audio container says about itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub movie: Option<MovieSummary>,
+    /// `exif`, `decoded`, `over_budget` or absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thumbnail: Option<&'static str>,
+    /// The capture flags the file itself earns (EXIF and structure quirks, the preview budget);
+    /// ingest adds those that depend on the platform's fix and clocks.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<CaptureFlag>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<Refusal>,
 }
@@ -58,7 +67,7 @@ pub fn probe(path: &Path) -> Result<ProbeReport, EvidenceError> {
     let mut file = File::open(path).map_err(|e| EvidenceError::unreadable(path, e))?;
     let mut sha = digest::Context::new(&digest::SHA256);
     let mut head = Vec::with_capacity(SNIFF_LEN);
-    let mut jpeg = JpegStructure::new();
+    let mut structure: Option<StructureCheck> = None;
     let mut buf = vec![0u8; 256 * 1024];
     let mut size = 0u64;
     loop {
@@ -69,12 +78,23 @@ pub fn probe(path: &Path) -> Result<ProbeReport, EvidenceError> {
             Err(e) => return Err(EvidenceError::unreadable(path, e)),
         };
         let chunk = &buf[..n];
+        let mut head_taken = 0;
         if head.len() < SNIFF_LEN {
-            let take = (SNIFF_LEN - head.len()).min(n);
-            head.extend_from_slice(&chunk[..take]);
+            head_taken = (SNIFF_LEN - head.len()).min(n);
+            head.extend_from_slice(&chunk[..head_taken]);
         }
         sha.update(chunk);
-        jpeg.feed(chunk);
+        if let Some(s) = structure.as_mut() {
+            s.feed(chunk);
+        } else if head.len() >= SNIFF_LEN || n < buf.len() {
+            // The type is known once the sniffing bytes are in; the check starts from byte 0.
+            if let Ok(media) = MediaType::sniff(&head) {
+                let mut s = StructureCheck::for_media(media);
+                s.feed(&head);
+                s.feed(&chunk[chunk.len().min(head_taken)..]);
+                structure = Some(s);
+            }
+        }
         size += n as u64;
     }
     let mut report = ProbeReport {
@@ -83,7 +103,9 @@ pub fn probe(path: &Path) -> Result<ProbeReport, EvidenceError> {
         sha256: hex(sha.finish().as_ref()),
         exif: None,
         gps_gcj02: None,
+        movie: None,
         thumbnail: None,
+        flags: Vec::new(),
         refusal: None,
     };
     let media = match MediaType::sniff(&head) {
@@ -94,28 +116,34 @@ pub fn probe(path: &Path) -> Result<ProbeReport, EvidenceError> {
         }
     };
     report.media_type = Some(media.mime());
-    if media == MediaType::Jpeg {
-        if let Err(e) = jpeg.finish() {
-            report.refusal = Some(e.into());
-            return Ok(report);
+    let structure = structure.unwrap_or_else(|| StructureCheck::for_media(media));
+    match structure.finish() {
+        Ok(found) => {
+            if !found.irregular.is_empty() {
+                report.flags.push(CaptureFlag::MediaIrregular { details: found.irregular });
+            }
+            report.movie = found.movie;
         }
-    }
-    let exif = match read_exif(path, media) {
-        Ok(exif) => exif,
         Err(e) => {
             report.refusal = Some(e.into());
             return Ok(report);
         }
-    };
+    }
+    let exif = read_exif(path, media)?;
     if let Some(exif) = &exif {
-        report.gps_gcj02 = exif.summary.gps.as_ref().map(|g| wgs84_to_gcj02(GeoPoint::new(g.lat, g.lon)));
+        report.gps_gcj02 = exif.summary.comparable_position().map(|(p, _)| wgs84_to_gcj02(p));
+        report.flags.extend(exif.summary.flags());
         report.exif = Some(exif.summary.clone());
     }
     let orientation = exif.as_ref().and_then(|e| e.summary.orientation);
     let embedded = exif.as_ref().and_then(|e| e.thumbnail.as_deref());
-    report.thumbnail = make_thumbnail(embedded, path, media, orientation).map(|(_, source)| match source {
-        ThumbnailSource::Exif => "exif",
-        ThumbnailSource::Decoded => "decoded",
-    });
+    let preview = make_thumbnail(embedded, path, media, orientation);
+    report.flags.extend(preview.flag());
+    report.thumbnail = match preview {
+        Preview::Made { source: ThumbnailSource::Exif, .. } => Some("exif"),
+        Preview::Made { source: ThumbnailSource::Decoded, .. } => Some("decoded"),
+        Preview::OverBudget { .. } => Some("over_budget"),
+        Preview::Unavailable => None,
+    };
     Ok(report)
 }

@@ -1,15 +1,23 @@
 //! 缩略图 — the small preview shown in evidence lists.
 //!
 //! The camera's own EXIF thumbnail is used when there is one (decoding 20 KB instead of 3 MB is what
-//! keeps photo ingest within a few times the cost of hashing it); otherwise the photo is decoded
-//! under allocation limits — a JPEG at a reduced scale straight from its DCT, a PNG with `image` — and
-//! reduced. Either way the EXIF orientation is applied, so the
-//! preview stands the way the photographer held the phone, and the result is a JPEG no larger than
-//! [`MAX_EDGE_PX`] on its longer side. The original is never touched.
+//! keeps photo ingest within a few times the cost of hashing it); otherwise the photo is decoded —
+//! a JPEG at a reduced scale straight from its DCT, a PNG with `image` — and reduced. Either way
+//! the EXIF orientation is applied, so the preview stands the way the photographer held the phone,
+//! and the result is a JPEG no larger than [`MAX_EDGE_PX`] on its longer side. The original is
+//! never touched.
+//!
+//! Memory is budgeted before any decode starts, from the header alone: a JPEG's frame header
+//! (dimensions, sampling factors, progressive or not — a progressive decoder keeps every DCT
+//! coefficient of the full image, 128 bytes per 8×8 block) and a PNG's IHDR. A photo whose decode
+//! would need more than [`DECODE_BUDGET`] gets no preview and a `preview_over_budget` flag; the
+//! decoder is never asked to allocate it. HEIC/HEIF/AVIF are not decoded here at all (no HEVC/AV1
+//! decoder in the core; docs/decisions/0005-heic-previews.md): their preview is the platform's,
+//! sealed as a derivative.
 
 use std::{
     fs::File,
-    io::{BufRead, BufReader, Seek},
+    io::{BufRead, BufReader, Seek, SeekFrom},
     path::Path,
 };
 
@@ -17,16 +25,21 @@ use image::{
     DynamicImage, ImageFormat, ImageReader, Limits, codecs::jpeg::JpegEncoder, metadata::Orientation,
 };
 
-use super::MediaType;
+use super::{MediaType, jpeg::read_frame_header, png::PngHeader};
 
 /// Longest edge of a stored thumbnail.
 pub const MAX_EDGE_PX: u32 = 320;
 const JPEG_QUALITY: u8 = 80;
 /// Photos larger than this are not decoded for a preview (a 200 MP sensor is ~16k px wide).
 const MAX_DECODE_EDGE_PX: u32 = 20_000;
-const MAX_DECODE_ALLOC: u64 = 768 << 20;
-/// Larger "photos" get no decoded preview: the decoder holds its whole input in memory.
+/// Most memory a preview decode may need, judged from the header before decoding. A 12 MP
+/// progressive photo (4:2:0) needs about 36 MiB; a 48 MP progressive one about 144 MiB and gets no
+/// decoded preview (phones write an EXIF thumbnail into those).
+pub const DECODE_BUDGET: u64 = 48 << 20;
+/// Larger "photos" get no decoded preview.
 pub const MAX_DECODE_INPUT: u64 = 64 << 20;
+/// How far into a JPEG the frame header is looked for (it follows EXIF, ICC and MPF segments).
+const FRAME_HEADER_BUDGET: u64 = 1 << 20;
 
 /// Where a thumbnail came from, recorded in the read model for diagnosis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,13 +48,49 @@ pub enum ThumbnailSource {
     Decoded,
 }
 
+/// What the preview step produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Preview {
+    Made {
+        jpeg: Vec<u8>,
+        source: ThumbnailSource,
+    },
+    /// The header says a decode would need `needed_bytes`; nothing was decoded.
+    OverBudget {
+        needed_bytes: u64,
+        budget_bytes: u64,
+    },
+    /// No preview: not a decodable photo here (video, audio, PDF, HEIF), too large a file, or it
+    /// did not decode. A missing preview never blocks sealing the evidence itself.
+    Unavailable,
+}
+
+impl Preview {
+    pub fn made(self) -> Option<(Vec<u8>, ThumbnailSource)> {
+        match self {
+            Preview::Made { jpeg, source } => Some((jpeg, source)),
+            _ => None,
+        }
+    }
+
+    /// The flag this outcome earns, if any.
+    pub fn flag(&self) -> Option<super::CaptureFlag> {
+        match *self {
+            Preview::OverBudget { needed_bytes, budget_bytes } => {
+                Some(super::CaptureFlag::PreviewOverBudget { needed_bytes, budget_bytes })
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Makes the thumbnail for the photo at `source`. See [`make_thumbnail_from`].
 pub fn make_thumbnail(
     exif_thumbnail: Option<&[u8]>,
     source: &Path,
     media: MediaType,
     orientation: Option<u8>,
-) -> Option<(Vec<u8>, ThumbnailSource)> {
+) -> Preview {
     let open = || {
         let file = File::open(source).ok()?;
         let size = file.metadata().ok()?.len();
@@ -51,35 +100,84 @@ pub fn make_thumbnail(
 }
 
 /// Makes the thumbnail for a photo. `open` supplies the full image (reader and size) only when
-/// there is no usable EXIF thumbnail. `None` when the media cannot be previewed (video, audio, PDF,
-/// HEIC without an EXIF thumbnail, a photo over [`MAX_DECODE_INPUT`]) or does not decode: a
-/// missing preview never blocks sealing the evidence itself.
+/// there is no usable EXIF thumbnail.
 pub fn make_thumbnail_from<R: BufRead + Seek>(
     exif_thumbnail: Option<&[u8]>,
     open: impl FnOnce() -> Option<(R, u64)>,
     media: MediaType,
     orientation: Option<u8>,
-) -> Option<(Vec<u8>, ThumbnailSource)> {
+) -> Preview {
     let orientation = orientation.and_then(Orientation::from_exif).unwrap_or(Orientation::NoTransforms);
     if let Some(img) = exif_thumbnail.and_then(decode_embedded) {
-        return Some((encode(img, orientation)?, ThumbnailSource::Exif));
+        if let Some(jpeg) = encode(img, orientation) {
+            return Preview::Made { jpeg, source: ThumbnailSource::Exif };
+        }
     }
     if !matches!(media, MediaType::Jpeg | MediaType::Png) {
-        return None;
+        return Preview::Unavailable;
     }
-    let (reader, size) = open()?;
-    // The decoders hold their whole input (or its coefficients) in memory.
+    let Some((mut reader, size)) = open() else { return Preview::Unavailable };
     if size > MAX_DECODE_INPUT {
-        return None;
+        return Preview::Unavailable;
+    }
+    let needed = match decode_cost(&mut reader, media) {
+        Some(n) => n,
+        None => return Preview::Unavailable,
+    };
+    if needed > DECODE_BUDGET {
+        return Preview::OverBudget { needed_bytes: needed, budget_bytes: DECODE_BUDGET };
+    }
+    if reader.seek(SeekFrom::Start(0)).is_err() {
+        return Preview::Unavailable;
     }
     let img = if media == MediaType::Jpeg {
-        decode_jpeg_reduced(reader)?
+        decode_jpeg_reduced(reader)
     } else {
         let mut reader = ImageReader::with_format(reader, ImageFormat::Png);
         reader.limits(decode_limits());
-        reader.decode().ok()?
+        reader.decode().ok()
     };
-    Some((encode(img.thumbnail(MAX_EDGE_PX, MAX_EDGE_PX), orientation)?, ThumbnailSource::Decoded))
+    match img.and_then(|img| encode(img.thumbnail(MAX_EDGE_PX, MAX_EDGE_PX), orientation)) {
+        Some(jpeg) => Preview::Made { jpeg, source: ThumbnailSource::Decoded },
+        None => Preview::Unavailable,
+    }
+}
+
+/// Bytes the decode of this photo would need, from its header. `None` when the header is missing
+/// or unusable (no preview then either).
+fn decode_cost<R: BufRead>(reader: &mut R, media: MediaType) -> Option<u64> {
+    match media {
+        MediaType::Jpeg => {
+            let frame = read_frame_header(reader, FRAME_HEADER_BUDGET).ok()??;
+            if frame.width == 0 || frame.height == 0 || frame.components.is_empty() {
+                return None;
+            }
+            if u32::from(frame.width.max(frame.height)) > MAX_DECODE_EDGE_PX {
+                return Some(frame.decode_bytes(8).max(DECODE_BUDGET + 1));
+            }
+            Some(frame.decode_bytes(reduction(frame.width, frame.height)))
+        }
+        MediaType::Png => {
+            let mut head = [0u8; 33];
+            std::io::Read::read_exact(reader, &mut head).ok()?;
+            if &head[12..16] != b"IHDR" {
+                return None;
+            }
+            let ihdr = PngHeader::parse(&head[16..29])?;
+            if ihdr.width.max(ihdr.height) > MAX_DECODE_EDGE_PX {
+                return Some(ihdr.decode_bytes().max(DECODE_BUDGET + 1));
+            }
+            Some(ihdr.decode_bytes())
+        }
+        _ => None,
+    }
+}
+
+/// The IDCT reduction (1, 2, 4 or 8) jpeg-decoder chooses for a [`MAX_EDGE_PX`] request: the
+/// largest that still covers it.
+fn reduction(width: u16, height: u16) -> u32 {
+    let edge = u32::from(width.max(height));
+    [8u32, 4, 2].into_iter().find(|s| edge.div_ceil(*s) >= MAX_EDGE_PX).unwrap_or(1)
 }
 
 /// Decodes a JPEG with its inverse DCT scaled down (by up to 8 per side) to the smallest size that
@@ -88,7 +186,7 @@ pub fn make_thumbnail_from<R: BufRead + Seek>(
 fn decode_jpeg_reduced<R: BufRead>(reader: R) -> Option<DynamicImage> {
     use jpeg_decoder::{Decoder, PixelFormat};
     let mut decoder = Decoder::new(reader);
-    decoder.set_max_decoding_buffer_size(MAX_DECODE_ALLOC as usize);
+    decoder.set_max_decoding_buffer_size(DECODE_BUDGET as usize);
     decoder.read_info().ok()?;
     let info = decoder.info()?;
     if u32::from(info.width.max(info.height)) > MAX_DECODE_EDGE_PX {
@@ -121,7 +219,7 @@ fn decode_limits() -> Limits {
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_DECODE_EDGE_PX);
     limits.max_image_height = Some(MAX_DECODE_EDGE_PX);
-    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    limits.max_alloc = Some(DECODE_BUDGET);
     limits
 }
 
@@ -154,6 +252,7 @@ mod tests {
     fn orientation_six_turns_the_preview_upright() {
         let (thumb, src) =
             make_thumbnail(Some(&sample_jpeg()), Path::new("/nonexistent"), MediaType::Jpeg, Some(6))
+                .made()
                 .unwrap();
         assert_eq!(src, ThumbnailSource::Exif);
         let img = decode(&thumb);
@@ -170,6 +269,7 @@ mod tests {
         for o in 1..=8u8 {
             let (thumb, _) =
                 make_thumbnail(Some(&sample_jpeg()), Path::new("/nonexistent"), MediaType::Jpeg, Some(o))
+                    .made()
                     .unwrap();
             let dims = decode(&thumb).dimensions();
             let expected = if o >= 5 { (32, 64) } else { (64, 32) };
@@ -187,7 +287,7 @@ mod tests {
         let path = dir.path().join("big.jpg");
         std::fs::write(&path, bytes).unwrap();
 
-        let (thumb, src) = make_thumbnail(None, &path, MediaType::Jpeg, Some(6)).unwrap();
+        let (thumb, src) = make_thumbnail(None, &path, MediaType::Jpeg, Some(6)).made().unwrap();
 
         assert_eq!(src, ThumbnailSource::Decoded);
         let preview = decode(&thumb);
@@ -203,8 +303,44 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.jpg");
         std::fs::write(&path, sample_jpeg()).unwrap();
-        let (_, src) = make_thumbnail(Some(b"\xFF\xD8garbage"), &path, MediaType::Jpeg, None).unwrap();
+        let (_, src) = make_thumbnail(Some(b"\xFF\xD8garbage"), &path, MediaType::Jpeg, None).made().unwrap();
         assert_eq!(src, ThumbnailSource::Decoded);
-        assert!(make_thumbnail(None, &path, MediaType::Mp4, None).is_none());
+        assert_eq!(make_thumbnail(None, &path, MediaType::Mp4, None), Preview::Unavailable);
+    }
+
+    #[test]
+    fn a_progressive_header_claiming_19999_square_is_over_budget_before_any_decode() {
+        // SOI, SOF2 claiming 19999×19999 with 2×2 luma sampling, then nothing: no scan data at all.
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xC2, 0x00, 0x11, 8];
+        jpeg.extend_from_slice(&19999u16.to_be_bytes());
+        jpeg.extend_from_slice(&19999u16.to_be_bytes());
+        jpeg.extend_from_slice(&[3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xFF, 0xD9]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bomb.jpg");
+        std::fs::write(&path, jpeg).unwrap();
+        match make_thumbnail(None, &path, MediaType::Jpeg, None) {
+            Preview::OverBudget { needed_bytes, budget_bytes } => {
+                assert!(needed_bytes > 1 << 30 && budget_bytes == DECODE_BUDGET, "{needed_bytes}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_12_mp_progressive_photo_is_within_budget_and_a_48_mp_one_is_not() {
+        use super::super::jpeg::{FrameComponent, FrameHeader};
+        let frame = |width, height| FrameHeader {
+            width,
+            height,
+            precision: 8,
+            progressive: true,
+            components: vec![
+                FrameComponent { h: 2, v: 2 },
+                FrameComponent { h: 1, v: 1 },
+                FrameComponent { h: 1, v: 1 },
+            ],
+        };
+        assert!(frame(4000, 3000).decode_bytes(reduction(4000, 3000)) < DECODE_BUDGET);
+        assert!(frame(8000, 6000).decode_bytes(reduction(8000, 6000)) > DECODE_BUDGET);
     }
 }

@@ -213,6 +213,8 @@ fn extension(media: MediaType) -> &'static str {
         MediaType::Jpeg => "jpg",
         MediaType::Png => "png",
         MediaType::Heic => "heic",
+        MediaType::Heif => "heif",
+        MediaType::Avif => "avif",
         MediaType::Mp4 => "mp4",
         MediaType::Mov => "mov",
         MediaType::ThreeGp => "3gp",

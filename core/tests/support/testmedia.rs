@@ -268,24 +268,48 @@ pub fn truncated(bytes: &[u8], keep: usize) -> Vec<u8> {
     bytes[..keep.min(bytes.len())].to_vec()
 }
 
-/// Writes a video-like file of `size` bytes: an MP4 `ftyp` box, then an `mdat` box of pseudo-random
-/// bytes, generated and written in 1 MiB pieces so memory stays flat for any size.
+/// A minimal `moov` with a version-0 `mvhd` (1000 units per second, 10 s): what a camera writes
+/// when recording stops.
+pub fn minimal_moov() -> Vec<u8> {
+    let mut mvhd = vec![0u8; 4]; // version 0, flags
+    mvhd.extend_from_slice(&3_797_829_014u32.to_be_bytes()); // 2024-05-06T06:30:14Z since 1904
+    mvhd.extend_from_slice(&3_797_829_014u32.to_be_bytes());
+    mvhd.extend_from_slice(&1000u32.to_be_bytes());
+    mvhd.extend_from_slice(&10_000u32.to_be_bytes());
+    mvhd.resize(100, 0);
+    let mut moov = ((8 + 8 + mvhd.len()) as u32).to_be_bytes().to_vec();
+    moov.extend_from_slice(b"moov");
+    moov.extend_from_slice(&((8 + mvhd.len()) as u32).to_be_bytes());
+    moov.extend_from_slice(b"mvhd");
+    moov.extend_from_slice(&mvhd);
+    moov
+}
+
+/// Writes a video-like file of `size` bytes: an MP4 `ftyp` box, an `mdat` box of pseudo-random
+/// bytes generated and written in 1 MiB pieces so memory stays flat for any size, then the `moov`
+/// ([`minimal_moov`]), so the container is complete.
 pub fn write_video_like(path: &Path, size: u64) -> io::Result<()> {
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
     let ftyp: &[u8] = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00isommp42";
+    let moov = minimal_moov();
+    assert!(size >= (ftyp.len() + 16 + moov.len()) as u64, "a video-like file needs room for its boxes");
     out.write_all(ftyp)?;
-    let mut written = ftyp.len() as u64;
-    if size >= written + 8 {
-        let mdat_len = size - written;
-        let header_len = u32::try_from(mdat_len).map_or(1u32, |v| v);
-        out.write_all(&header_len.to_be_bytes())?;
+    let mdat_len = size - ftyp.len() as u64 - moov.len() as u64;
+    let mut written = 0u64;
+    if let Ok(small) = u32::try_from(mdat_len) {
+        out.write_all(&small.to_be_bytes())?;
         out.write_all(b"mdat")?;
         written += 8;
+    } else {
+        out.write_all(&1u32.to_be_bytes())?;
+        out.write_all(b"mdat")?;
+        out.write_all(&mdat_len.to_be_bytes())?;
+        written += 16;
     }
     let mut seed = 0x2545_F491_4F6C_DD1Du64 ^ size;
     let mut chunk = vec![0u8; 1 << 20];
-    while written < size {
-        let n = (size - written).min(chunk.len() as u64) as usize;
+    while written < mdat_len {
+        let n = (mdat_len - written).min(chunk.len() as u64) as usize;
         for word in chunk[..n].chunks_mut(8) {
             seed = xorshift(seed);
             let bytes = seed.to_le_bytes();
@@ -294,6 +318,7 @@ pub fn write_video_like(path: &Path, size: u64) -> io::Result<()> {
         out.write_all(&chunk[..n])?;
         written += n as u64;
     }
+    out.write_all(&moov)?;
     out.flush()?;
     out.into_inner().map_err(|e| e.into_error())?.sync_all()
 }

@@ -189,8 +189,8 @@ class EvidenceIngestTest {
             assertEquals(CAPTURED_AT.format(DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss")), exif.dateTimeOriginal)
             assertEquals(480, exif.offsetMinutes)
             val gps = exif.gps!!
-            assertEquals(FAR_MOCKED_FIX.lat, gps.lat, 1e-6)
-            assertEquals(FAR_MOCKED_FIX.lon, gps.lon, 1e-6)
+            assertEquals(FAR_MOCKED_FIX.lat, gps.lat!!, 1e-6)
+            assertEquals(FAR_MOCKED_FIX.lon, gps.lon!!, 1e-6)
             assertEquals(12.5, gps.altitudeM!!, 1e-6)
 
             // Everything else a detail screen draws.
