@@ -14,4 +14,4 @@ pub use template::{
     AnswerType, ChoiceOption, Condition, EvidenceKind, EvidenceRule, FindingTemplate, Item, Method, Section,
     Template,
 };
-pub use validate::{TemplateProblem, check_template_json, parse_template, validate};
+pub use validate::{MAX_TEMPLATE_BYTES, TemplateProblem, check_template_json, parse_template, validate};
