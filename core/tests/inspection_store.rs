@@ -94,6 +94,35 @@ fn templates_round_trip_and_keep_their_version_content() {
 }
 
 #[test]
+fn a_template_body_edited_in_place_is_refused_on_load() {
+    // Finding 6 of issue #10: with file access, someone rewrites a stored template's body (here a
+    // pass criterion) and leaves its id, version and recorded hash alone.
+    let dir = tempfile::tempdir().unwrap();
+    let t = thermal();
+    {
+        let s = store(dir.path());
+        s.write(|tx, _| db::save_template(tx, &t)).unwrap();
+    }
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("fieldseal.db")).unwrap();
+        let body: String = conn.query_row("SELECT body FROM checklist_templates", [], |r| r.get(0)).unwrap();
+        let mut edited: serde_json::Value = serde_json::from_str(&body).unwrap();
+        edited["sections"][0]["items"][0]["pass_criterion"] = serde_json::json!("无需检查");
+        let changed = conn.execute("UPDATE checklist_templates SET body = ?1", [edited.to_string()]).unwrap();
+        assert_eq!(changed, 1);
+    }
+    let s = store(dir.path());
+    for err in [
+        s.read(|c, _| db::load_template(c, &t.id, &t.version)).unwrap_err(),
+        s.read(|c, _| db::latest_template(c, &t.id)).unwrap_err(),
+    ] {
+        let explained = err.explain();
+        assert_eq!(explained.code, "store.corrupt", "{err}");
+        assert!(err.to_string().contains("content hash"), "{err}");
+    }
+}
+
+#[test]
 fn an_inspection_and_its_events_commit_together() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(dir.path());

@@ -225,30 +225,47 @@ pub fn save_template(tx: &Transaction<'_>, template: &Template) -> Result<()> {
     }
 }
 
+/// Loads a stored template and proves it is the one stored: like a register, its recomputed
+/// content hash must match the one recorded when it was saved, so a body edited in place is
+/// refused instead of loading under the same version.
 pub fn load_template(conn: &Connection, id: &str, version: &str) -> Result<Template> {
-    let body: Option<String> = conn
+    let row: Option<(String, String)> = conn
         .query_row(
-            "SELECT body FROM checklist_templates WHERE id = ?1 AND version = ?2",
+            "SELECT body, content_hash FROM checklist_templates WHERE id = ?1 AND version = ?2",
             params![id, version],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()
         .map_err(StoreError::sql("read template"))?;
-    let body = body.ok_or_else(|| StoreError::NotFound { what: format!("template {id}@{version}") })?;
-    parse("template", &body)
+    let (body, hash) =
+        row.ok_or_else(|| StoreError::NotFound { what: format!("template {id}@{version}") })?;
+    checked_template(&body, &hash)
 }
 
 /// The newest stored version of a template (by load time), for preparing a task offline.
 pub fn latest_template(conn: &Connection, id: &str) -> Result<Option<Template>> {
-    let body: Option<String> = conn
+    let row: Option<(String, String)> = conn
         .query_row(
-            "SELECT body FROM checklist_templates WHERE id = ?1 ORDER BY loaded_at DESC, rowid DESC LIMIT 1",
+            "SELECT body, content_hash FROM checklist_templates WHERE id = ?1
+             ORDER BY loaded_at DESC, rowid DESC LIMIT 1",
             [id],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()
         .map_err(StoreError::sql("read template"))?;
-    body.map(|b| parse("template", &b)).transpose()
+    row.map(|(body, hash)| checked_template(&body, &hash)).transpose()
+}
+
+fn checked_template(body: &str, stored_hash: &str) -> Result<Template> {
+    let template: Template = parse("template", body)?;
+    if content_hash(&template)? != stored_hash {
+        return Err(StoreError::Corrupt {
+            what: format!("template {}@{}", template.id, template.version),
+            reason: "its content differs from the content hash recorded when it was loaded".into(),
+        }
+        .into());
+    }
+    Ok(template)
 }
 
 // ---- inspections ----
