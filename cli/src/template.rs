@@ -7,7 +7,10 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use fieldseal_core::checklist::{TemplateProblem, check_template_json};
+use fieldseal_core::{
+    checklist::{MAX_TEMPLATE_BYTES, TemplateProblem, check_template_json},
+    input_file,
+};
 
 /// Validates each file; prints every problem. Exit code 0 when all are valid, 1 when any problem
 /// (or an unreadable file) was found, 2 when no file was given.
@@ -39,10 +42,16 @@ pub fn validate_to(paths: &[PathBuf], out: &mut dyn Write) -> i32 {
 
 fn check_file(path: &Path, out: &mut dyn Write) -> usize {
     let shown = path.display();
-    let text = match std::fs::read_to_string(path) {
+    // Bounded and non-blocking: `/dev/zero` or a FIFO is refused at once, not read for ever.
+    let text = match input_file::read_bounded_text(path, MAX_TEMPLATE_BYTES as u64) {
         Ok(t) => t,
         Err(e) => {
-            let _ = writeln!(out, "{shown}: (file): [file.unreadable] {e}");
+            let rule = match e.kind() {
+                io::ErrorKind::InvalidInput => "file.not_regular",
+                io::ErrorKind::FileTooLarge => "file.too_large",
+                _ => "file.unreadable",
+            };
+            let _ = writeln!(out, "{shown}: (file): [{rule}] {e}");
             return 1;
         }
     };
@@ -119,5 +128,24 @@ mod tests {
         assert_eq!(code, 1);
         assert!(out.contains("[file.unreadable]"));
         assert_eq!(run(&[]).0, 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_a_fifo_and_an_oversized_file_are_refused_without_reading_them() {
+        // Finding 6 of issue #10: `template validate /dev/zero` grew to 2 GB, and a FIFO hung.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe.json");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let big = dir.path().join("big.json");
+        std::fs::File::create(&big).unwrap().set_len(MAX_TEMPLATE_BYTES as u64 + 1).unwrap();
+        let (code, out) = run(&[PathBuf::from("/dev/zero"), fifo.clone(), big.clone()]);
+        assert_eq!(code, 1);
+        assert!(
+            out.contains("/dev/zero: (file): [file.not_regular] a device is not a regular file"),
+            "{out}"
+        );
+        assert!(out.contains(&format!("{}: (file): [file.not_regular] a FIFO", fifo.display())), "{out}");
+        assert!(out.contains(&format!("{}: (file): [file.too_large]", big.display())), "{out}");
     }
 }

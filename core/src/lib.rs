@@ -11,6 +11,7 @@ pub mod explain;
 #[cfg(feature = "uniffi")]
 mod ffi_types;
 pub mod id;
+pub mod input_file;
 pub mod installation;
 pub mod model;
 pub mod outbox;

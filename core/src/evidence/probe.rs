@@ -2,7 +2,6 @@
 //! diagnosing a terminal's camera (`fieldseal media probe FILE`).
 
 use std::{
-    fs::File,
     io::{self, Read},
     path::Path,
 };
@@ -19,7 +18,7 @@ use super::{
     structure::StructureCheck,
     thumbnail::{Preview, ThumbnailSource, make_thumbnail},
 };
-use crate::{crypto::column::hex, explain::Explain};
+use crate::{crypto::column::hex, explain::Explain, input_file};
 
 /// The probe's findings. `refusal` is set when ingest would refuse the file, with the reason.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -64,7 +63,9 @@ impl From<EvidenceError> for Refusal {
 /// Reads `path` once for its hash and structure, then its EXIF and thumbnail. Fails only when the
 /// file cannot be read at all; anything ingest would refuse is reported in [`ProbeReport::refusal`].
 pub fn probe(path: &Path) -> Result<ProbeReport, EvidenceError> {
-    let mut file = File::open(path).map_err(|e| EvidenceError::unreadable(path, e))?;
+    // A FIFO or a device is refused at once instead of hanging the open or being hashed for ever.
+    let (mut file, _) =
+        input_file::open_regular(path, None).map_err(|e| EvidenceError::unreadable(path, e))?;
     let mut sha = digest::Context::new(&digest::SHA256);
     let mut head = Vec::with_capacity(SNIFF_LEN);
     let mut structure: Option<StructureCheck> = None;
@@ -146,4 +147,20 @@ pub fn probe(path: &Path) -> Result<ProbeReport, EvidenceError> {
         Preview::Unavailable => None,
     };
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_is_refused_instead_of_hashed_for_ever() {
+        let err = probe(Path::new("/dev/zero")).unwrap_err();
+        assert!(
+            matches!(&err, EvidenceError::SourceUnreadable { source, .. }
+            if source.kind() == io::ErrorKind::InvalidInput),
+            "{err:?}"
+        );
+    }
 }
