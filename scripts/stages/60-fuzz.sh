@@ -31,6 +31,9 @@ if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
     fi
 fi
 
+# fuzz/ resolves from the workspace's lock (same versions as what ships); it is not committed, so
+# a dependency change in core never leaves a stale fuzz/Cargo.lock behind.
+[ -f fuzz/Cargo.lock ] || cp Cargo.lock fuzz/Cargo.lock
 echo "== cargo fuzz build"
 if ! cargo fuzz build "${flags[@]}"; then
     echo "FAILED: the fuzz targets do not build"
