@@ -88,6 +88,8 @@ enum State {
 #[derive(Debug)]
 pub struct BmffStructure {
     kind: BmffKind,
+    /// The media's name for messages (`HEIC`, `MP4`).
+    label: &'static str,
     state: State,
     header: [u8; 16],
     consumed: u64,
@@ -105,9 +107,10 @@ pub struct BmffReport {
 }
 
 impl BmffStructure {
-    pub fn new(kind: BmffKind) -> Self {
+    pub fn new(kind: BmffKind, label: &'static str) -> Self {
         Self {
             kind,
+            label,
             state: State::Header { have: 0, need: 8 },
             header: [0; 16],
             consumed: 0,
@@ -257,10 +260,7 @@ impl BmffStructure {
 
     /// The verdict once every byte was fed, with what was found.
     pub fn finish(self) -> Result<BmffReport, EvidenceError> {
-        let media = match self.kind {
-            BmffKind::Heif => "HEIF",
-            BmffKind::Movie => "video/audio",
-        };
+        let media = self.label;
         let total = self.consumed;
         let truncated = |reason: String| EvidenceError::Truncated { media, reason };
         let mut irregular = self.irregular.clone();
@@ -468,6 +468,15 @@ fn read_movie(moov: &[u8], file_len: u64, irregular: &mut Vec<String>) -> Result
             None => irregular.push("location_unreadable".into()),
         }
     }
+    // 3GPP `loci` (ffmpeg writes it for MP4 and 3GP): 16.16 fixed-point degrees and metres.
+    if movie.location.is_none() {
+        if let Some(loci) = child(moov, b"udta").and_then(|u| child(u, b"loci")) {
+            match parse_loci(loci) {
+                Some(loc) => movie.location = Some(loc),
+                None => irregular.push("location_unreadable".into()),
+            }
+        }
+    }
     read_apple_keys(moov, &mut movie, irregular);
     for trak in children(moov).filter_map(Result::ok).filter(|(t, _)| t == b"trak") {
         let stbl = child(trak.1, b"mdia").and_then(|m| child(m, b"minf")).and_then(|m| child(m, b"stbl"));
@@ -528,6 +537,19 @@ fn read_apple_keys(moov: &[u8], movie: &mut MovieSummary, irregular: &mut Vec<St
             _ => {}
         }
     }
+}
+
+/// A 3GPP TS 26.244 `loci` body: version/flags, language, a NUL-terminated name, role, then
+/// longitude, latitude and altitude as signed 16.16 fixed point.
+fn parse_loci(body: &[u8]) -> Option<ContainerLocation> {
+    let rest = body.get(6..)?;
+    let name_end = rest.iter().position(|&b| b == 0)?;
+    let mut c = Cursor::new(rest.get(name_end + 2..)?);
+    let fixed = |v: u32| f64::from(v as i32) / 65536.0;
+    let lon = fixed(c.u32()?);
+    let lat = fixed(c.u32()?);
+    let altitude_m = c.u32().map(fixed);
+    (lat.abs() <= 90.0 && lon.abs() <= 180.0).then_some(ContainerLocation { lat, lon, altitude_m })
 }
 
 /// `±DD.DDDD±DDD.DDDD[±AAA.AAA][CRS…]/` (ISO 6709 Annex H, decimal degrees) as written by
@@ -608,7 +630,7 @@ mod tests {
     }
 
     fn check(kind: BmffKind, bytes: &[u8], chunk: usize) -> Result<BmffReport, EvidenceError> {
-        let mut s = BmffStructure::new(kind);
+        let mut s = BmffStructure::new(kind, "test");
         for c in bytes.chunks(chunk) {
             s.feed(c);
         }

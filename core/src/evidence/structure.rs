@@ -36,8 +36,8 @@ impl StructureCheck {
         match media {
             MediaType::Jpeg => StructureCheck::Jpeg(JpegStructure::new()),
             MediaType::Png => StructureCheck::Png(PngStructure::new()),
-            m if m.is_heif() => StructureCheck::Bmff(BmffStructure::new(BmffKind::Heif)),
-            m if m.is_movie() => StructureCheck::Bmff(BmffStructure::new(BmffKind::Movie)),
+            m if m.is_heif() => StructureCheck::Bmff(BmffStructure::new(BmffKind::Heif, m.label())),
+            m if m.is_movie() => StructureCheck::Bmff(BmffStructure::new(BmffKind::Movie, m.label())),
             _ => StructureCheck::Unchecked,
         }
     }
