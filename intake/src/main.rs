@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use fieldseal_intake::{
     config::StorageConfig,
     http::{AppState, router, serve},
+    store::s3::S3Config,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -30,13 +31,50 @@ struct StorageArgs {
     #[arg(long, env = "FIELDSEAL_INTAKE_DATA", default_value = "./intake-data")]
     data: PathBuf,
     /// The server's ES256 key (PKCS#8), created when missing. Default: DATA/server-key.p8.
+    /// Instances sharing PostgreSQL and S3 must be given the same file.
     #[arg(long, env = "FIELDSEAL_INTAKE_SERVER_KEY")]
     server_key: Option<PathBuf>,
+    /// PostgreSQL for metadata instead of SQLite (`postgres://user:password@host/db`).
+    #[arg(long, env = "FIELDSEAL_INTAKE_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Connections per instance to PostgreSQL.
+    #[arg(long, env = "FIELDSEAL_INTAKE_DATABASE_POOL", default_value_t = 16)]
+    database_pool: usize,
+    /// S3-compatible endpoint for blobs instead of the blob directory (path-style requests).
+    #[arg(long, env = "FIELDSEAL_INTAKE_S3_ENDPOINT", requires = "s3_bucket")]
+    s3_endpoint: Option<String>,
+    #[arg(long, env = "FIELDSEAL_INTAKE_S3_BUCKET")]
+    s3_bucket: Option<String>,
+    #[arg(long, env = "FIELDSEAL_INTAKE_S3_REGION", default_value = "us-east-1")]
+    s3_region: String,
+    #[arg(long, env = "FIELDSEAL_INTAKE_S3_ACCESS_KEY_ID", default_value = "")]
+    s3_access_key_id: String,
+    #[arg(long, env = "FIELDSEAL_INTAKE_S3_SECRET_ACCESS_KEY", default_value = "", hide_env_values = true)]
+    s3_secret_access_key: String,
+    /// Prefix for every object key, so deployments can share a bucket.
+    #[arg(long, env = "FIELDSEAL_INTAKE_S3_PREFIX", default_value = "")]
+    s3_prefix: String,
 }
 
 impl StorageArgs {
     fn config(&self) -> StorageConfig {
-        StorageConfig { data: self.data.clone(), server_key: self.server_key.clone() }
+        StorageConfig {
+            data: self.data.clone(),
+            server_key: self.server_key.clone(),
+            database_url: self.database_url.clone(),
+            database_pool: self.database_pool,
+            s3: match (&self.s3_endpoint, &self.s3_bucket) {
+                (Some(endpoint), Some(bucket)) => Some(S3Config {
+                    endpoint: endpoint.clone(),
+                    bucket: bucket.clone(),
+                    region: self.s3_region.clone(),
+                    access_key_id: self.s3_access_key_id.clone(),
+                    secret_access_key: self.s3_secret_access_key.clone(),
+                    prefix: self.s3_prefix.clone(),
+                }),
+                _ => None,
+            },
+        }
     }
 }
 

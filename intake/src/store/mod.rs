@@ -9,7 +9,9 @@
 //! with PostgreSQL and S3 any instance can continue an upload another began.
 
 pub mod dir;
+pub mod postgres;
 mod rows;
+pub mod s3;
 pub mod sqlite;
 
 use async_trait::async_trait;

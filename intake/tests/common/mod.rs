@@ -139,3 +139,66 @@ macro_rules! storage_suite {
         )*
     };
 }
+
+/// The PostgreSQL and S3 the test script started, each test in its own schema and bucket.
+/// Without them the test fails with the reason: it never skips.
+pub struct SharedStores {
+    pub database_url: String,
+    pub s3: fieldseal_intake::store::s3::S3Config,
+}
+
+fn required(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests through scripts/test-all.sh, or `source scripts/services.sh` first, to start PostgreSQL and the S3 server on 127.0.0.1")
+    })
+}
+
+impl SharedStores {
+    pub async fn fresh() -> Self {
+        let base = required("FIELDSEAL_TEST_PG_URL");
+        let endpoint = required("FIELDSEAL_TEST_S3_ENDPOINT");
+        let tag = fieldseal_intake::ids::random_hex(6);
+        let schema = format!("t_{tag}");
+        let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at FIELDSEAL_TEST_PG_URL does not answer: {e}"));
+        tokio::spawn(connection);
+        client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.expect("create test schema");
+        let separator = if base.contains('?') { '&' } else { '?' };
+        SharedStores {
+            database_url: format!("{base}{separator}options=-csearch_path%3D{schema}"),
+            s3: fieldseal_intake::store::s3::S3Config {
+                endpoint,
+                bucket: format!("fieldseal-{tag}"),
+                region: std::env::var("FIELDSEAL_TEST_S3_REGION").unwrap_or_else(|_| "us-east-1".into()),
+                access_key_id: std::env::var("FIELDSEAL_TEST_S3_ACCESS_KEY_ID").unwrap_or_default(),
+                secret_access_key: std::env::var("FIELDSEAL_TEST_S3_SECRET_ACCESS_KEY").unwrap_or_default(),
+                prefix: "intake/".into(),
+            },
+        }
+    }
+
+    pub fn config(&self, data: &std::path::Path) -> StorageConfig {
+        StorageConfig {
+            database_url: Some(self.database_url.clone()),
+            database_pool: 8,
+            s3: Some(self.s3.clone()),
+            ..StorageConfig::local(data)
+        }
+    }
+}
+
+impl Harness {
+    /// PostgreSQL + S3, fresh schema and bucket.
+    pub async fn postgres_s3() -> Self {
+        let stores = SharedStores::fresh().await;
+        let data = tempfile::tempdir().expect("temp dir");
+        let clock = OffsetClock::default();
+        let intake = stores
+            .config(data.path())
+            .open_with_clock(Arc::new(clock.clone()))
+            .await
+            .expect("intake opens on PostgreSQL + S3");
+        Self::serve(intake, clock, data).await
+    }
+}
