@@ -13,7 +13,7 @@ use fieldseal_core::{
     },
     protocol::SignedEnvelope,
     store::{Store, notes},
-    trail::{self, DomainEvent},
+    trail::DomainEvent,
 };
 use serde_json::json;
 
@@ -83,9 +83,14 @@ fn check() -> Result<(), Error> {
     step("signed envelope: changing one character of the payload fails verification");
 
     store.write(|tx, keys| {
-        trail::append(tx, keys, &DomainEvent::new("device", "self_check.run", payload.clone()))
+        fieldseal_core::store::trail::append(
+            tx,
+            keys,
+            &DomainEvent::new("device", "self_check.run", payload.clone()),
+        )
     })?;
-    let entries = store.read(|conn, keys| trail::verify_stream(conn, keys, "device"))?;
+    let entries =
+        store.read(|conn, keys| fieldseal_core::store::trail::verify_stream(conn, keys, "device"))?;
     step(&format!("trail: {} event(s) chained and verified", entries.len()));
 
     drop(store);

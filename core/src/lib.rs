@@ -1,18 +1,23 @@
 //! fieldseal-core: everything on the inspector's terminal that must be right.
 //!
-//! Plain Rust with no FFI attributes; `bindings/ffi`, the CLI and intake all build on it.
-//! Each module is one concern; see `../shared/DESIGN.md` §2 for the map.
+//! `bindings/ffi`, the CLI and intake all build on the service API re-exported here
+//! ([`Installation`] and the services it hands out) and on the wire formats ([`protocol`]), keys
+//! and signers ([`crypto`]), evidence manifests and their verification ([`evidence`]) and the trail
+//! ([`trail`]). Each module is one concern and the modules form no loops (leaves: `explain`,
+//! `event`, `vocabulary`); see `../shared/DESIGN.md` §2 for the map. Types that cross to Kotlin
+//! and Swift derive their UniFFI traits only with the `uniffi` feature.
 
 pub mod checklist;
 pub mod crypto;
 pub mod error;
+mod event;
 pub mod evidence;
 pub mod explain;
 #[cfg(feature = "uniffi")]
 mod ffi_types;
-pub mod id;
+mod id;
 pub mod input_file;
-pub mod installation;
+mod installation;
 pub mod model;
 pub mod outbox;
 pub mod protocol;
@@ -20,6 +25,7 @@ pub mod record;
 pub mod startup;
 pub mod store;
 pub mod trail;
+mod vocabulary;
 
 pub use checklist::{AnswerValue, ChoiceOption, EvidenceKind, Method, ResultCode};
 pub use error::{Error, Result};

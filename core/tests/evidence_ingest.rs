@@ -13,7 +13,6 @@ use fieldseal_core::{
     },
     model::state::InspectionState,
     outbox::{self, OutboxKind},
-    trail,
 };
 use support::{
     harness::{Env, INSPECTION, request},
@@ -71,7 +70,7 @@ fn a_photo_is_sealed_verified_linked_and_its_source_removed() {
 
     // The trail and the outbox got their rows in the same transaction.
     let stream = format!("inspection:{INSPECTION}");
-    let events = env.store.read(|c, k| trail::verify_stream(c, k, &stream)).unwrap();
+    let events = env.store.read(|c, k| fieldseal_core::store::trail::verify_stream(c, k, &stream)).unwrap();
     let sealed: Vec<_> = events.iter().filter(|e| e.kind == "evidence.sealed").collect();
     assert_eq!(sealed.len(), 1);
     assert_eq!(sealed[0].payload["sha256"], m.sha256);
@@ -413,8 +412,10 @@ fn the_inspection_is_told_in_the_same_transaction_and_its_failure_rolls_the_capt
     assert_eq!(fs::read(&source).unwrap(), bytes, "source kept");
     assert_eq!(view::list_for_inspection(&env.store, INSPECTION).unwrap().len(), 1, "only the first capture");
     assert_eq!(env.store.vault().blob_ids().unwrap().len(), 2, "the failed capture's blob was removed");
-    let events =
-        env.store.read(|c, k| trail::verify_stream(c, k, &format!("inspection:{INSPECTION}"))).unwrap();
+    let events = env
+        .store
+        .read(|c, k| fieldseal_core::store::trail::verify_stream(c, k, &format!("inspection:{INSPECTION}")))
+        .unwrap();
     assert_eq!(
         events.iter().filter(|e| e.kind == "evidence.sealed").count(),
         1,

@@ -3,8 +3,8 @@
 mod inspection_support;
 
 use fieldseal_core::{
-    checklist::{AnswerType, check_template_json, expand},
-    model::{PermitItemKind, Uscc},
+    checklist::{AnswerType, check_template_json},
+    model::{PermitItemKind, Uscc, expand},
 };
 use inspection_support::*;
 

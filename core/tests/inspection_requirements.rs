@@ -209,8 +209,8 @@ fn req11_a_changed_register_is_told_apart_even_under_the_same_version() {
         .unwrap();
     assert_eq!(a.version(), b.version());
     assert_ne!(a.content_hash(), b.content_hash());
-    let ca = fieldseal_core::checklist::expand(&thermal(), &a, "ent-thermal").unwrap();
-    let cb = fieldseal_core::checklist::expand(&thermal(), &b, "ent-thermal").unwrap();
+    let ca = fieldseal_core::model::expand(&thermal(), &a, "ent-thermal").unwrap();
+    let cb = fieldseal_core::model::expand(&thermal(), &b, "ent-thermal").unwrap();
     assert_ne!(ca.register_hash, cb.register_hash);
 }
 

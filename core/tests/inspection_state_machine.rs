@@ -7,7 +7,8 @@ mod inspection_support;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use fieldseal_core::{
-    checklist::{AnswerType, AnswerValue, EvidenceKind, ExpandedItem, ResultCode},
+    checklist::{AnswerType, AnswerValue, EvidenceKind, ResultCode},
+    model::ExpandedItem,
     model::{
         Handling, HeaderField, Inspection, InspectionState, NewFinding, ProblemAction, ProblemState, Task,
         TaskSource, Uscc,

@@ -9,7 +9,6 @@ use fieldseal_core::{
     crypto::software_vault::PassphraseVault,
     model::{DomainError, Inspection, RegisterSnapshot},
     store::{Store, inspections as db},
-    trail,
 };
 use inspection_support::*;
 
@@ -137,7 +136,8 @@ fn an_inspection_and_its_events_commit_together() {
 
     let loaded = s.read(|c, k| db::load_inspection(c, k, "insp-S")).unwrap();
     assert_eq!(loaded, i);
-    let chain = s.read(|c, k| trail::verify_stream(c, k, "inspection:insp-S")).unwrap();
+    let chain =
+        s.read(|c, k| fieldseal_core::store::trail::verify_stream(c, k, "inspection:insp-S")).unwrap();
     assert_eq!(chain.len(), events.len());
     assert_eq!(chain.last().unwrap().kind, "inspection.ready_offline");
     let rows = s.read(db::task_rows).unwrap();
@@ -154,7 +154,10 @@ fn an_inspection_and_its_events_commit_together() {
         .unwrap_err();
     assert_eq!(rule(&err), "test.fail_after_save");
     assert_eq!(s.read(|c, k| db::load_inspection(c, k, "insp-S")).unwrap().state(), i.state());
-    assert_eq!(s.read(|c, k| trail::verify_stream(c, k, "inspection:insp-S")).unwrap().len(), events.len());
+    assert_eq!(
+        s.read(|c, k| fieldseal_core::store::trail::verify_stream(c, k, "inspection:insp-S")).unwrap().len(),
+        events.len()
+    );
 }
 
 #[test]
@@ -224,13 +227,17 @@ fn modify_inspection_is_one_atomic_step_through_the_store() {
     })
     .unwrap();
     // Refused: one inspector. Nothing changes, no event is appended.
-    let before = s.read(|c, k| trail::verify_stream(c, k, "inspection:insp-M")).unwrap().len();
+    let before =
+        s.read(|c, k| fieldseal_core::store::trail::verify_stream(c, k, "inspection:insp-M")).unwrap().len();
     let err = s
         .write(|tx, keys| db::modify_inspection(tx, keys, "insp-M", |i| i.check_in(check_in_at(t("09:00")))))
         .unwrap_err();
     assert_eq!(rule(&err), "inspectors.fewer_than_two_valid");
     let i = s.read(|c, k| db::load_inspection(c, k, "insp-M")).unwrap();
     assert_eq!(i.state(), fieldseal_core::model::InspectionState::ReadyOffline);
-    assert_eq!(s.read(|c, k| trail::verify_stream(c, k, "inspection:insp-M")).unwrap().len(), before);
+    assert_eq!(
+        s.read(|c, k| fieldseal_core::store::trail::verify_stream(c, k, "inspection:insp-M")).unwrap().len(),
+        before
+    );
     assert_eq!(before, 5, "created, approved, scheduled, inspectors assigned, ready offline");
 }

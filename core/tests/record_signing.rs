@@ -17,7 +17,6 @@ use fieldseal_core::{
         statements::{self, Binding},
     },
     store::{Store, StoreError, inspections as db},
-    trail,
 };
 use inspection_support::*;
 use support::{harness, testmedia};
@@ -143,8 +142,12 @@ fn record_signed_by_two_inspectors_and_the_party_freezes_and_marks_the_inspectio
     let binding =
         Binding { record_id: &r.record_id, document_hash: &r.document_hash, page_hashes: &r.page_hashes };
     let freeze = statements::verify_freeze(stored.freeze.as_ref().unwrap(), &public, binding).unwrap();
-    let chain =
-        v.store.read(|c, k| trail::verify_stream(c, k, &format!("inspection:{}", v.inspection_id))).unwrap();
+    let chain = v
+        .store
+        .read(|c, k| {
+            fieldseal_core::store::trail::verify_stream(c, k, &format!("inspection:{}", v.inspection_id))
+        })
+        .unwrap();
     let head = chain.last().unwrap();
     assert_eq!((freeze.trail_head.seq, freeze.trail_head.hash.as_str()), (head.seq, head.hash.as_str()));
     let kinds: Vec<&str> = chain.iter().map(|e| e.kind.as_str()).collect();

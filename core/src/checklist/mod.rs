@@ -1,15 +1,13 @@
-//! 检查清单 — checklist templates: the format, validation on load, answers, and expansion over a
-//! permit into the frozen checklist an inspection works through.
+//! 检查清单 — checklist templates: the format, validation on load and answers. Expanding a template
+//! over a permit (which needs the register) is the model's: [`crate::model::expand`].
 
 mod answer;
 mod error;
-mod expand;
 mod template;
 mod validate;
 
 pub use answer::{AnswerValue, ResultCode, check_answer};
 pub use error::ChecklistError;
-pub use expand::{ExpandedChecklist, ExpandedItem, ExpandedSection, PermitItemRef, expand};
 pub use template::{
     AnswerType, ChoiceOption, Condition, EvidenceKind, EvidenceRule, FindingTemplate, Item, Method, Section,
     Template,

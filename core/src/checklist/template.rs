@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ResultCode;
-use crate::model::{FindingCategory, HandlingKind, PermitItemKind};
+use crate::vocabulary::{FindingCategory, HandlingKind, PermitItemKind};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Template {

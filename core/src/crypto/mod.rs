@@ -2,6 +2,7 @@
 //!
 //! - [`keys`]: the random data key, held only wrapped by a platform [`KeyVault`], and the subkeys
 //!   derived from it per purpose.
+//! - [`Keyring`]: the per-purpose keys derived from the data key (column, lookup, vault stream).
 //! - [`column`]: AES-256-GCM for single database values, and keyed hashes for lookups.
 //! - [`stream`]: the segmented AEAD for files in the vault.
 //! - [`signer`]: ES256 device signatures behind [`DeviceSigner`].
@@ -9,6 +10,7 @@
 
 pub mod column;
 mod error;
+mod keyring;
 pub mod keys;
 pub mod signer;
 pub mod software_vault;
@@ -16,5 +18,6 @@ pub mod stream;
 
 pub use column::{ColumnCipher, LookupHasher};
 pub use error::CryptoError;
+pub use keyring::Keyring;
 pub use keys::{DataKey, KeyVault, SubKey};
 pub use signer::DeviceSigner;

@@ -61,7 +61,7 @@ use crate::{
         Keyring, Store, StoreError,
         evidence::{self as rows, NewEvidence},
     },
-    trail::{self, DomainEvent},
+    trail::DomainEvent,
 };
 
 /// Bytes read from the source per step; also the granularity of cancellation.
@@ -315,7 +315,7 @@ pub fn ingest(
                 envelope: &envelope,
             },
         )?;
-        trail::append(tx, keys, &sealed_event(&manifest))?;
+        crate::store::trail::append(tx, keys, &sealed_event(&manifest))?;
         cx.guard.on_sealed(tx, keys, &manifest)?;
         let deps: Vec<String> = req.parent.iter().cloned().collect();
         outbox::enqueue(tx, OutboxKind::Evidence, &evidence_id, &deps)?;

@@ -19,7 +19,7 @@ use crate::{
         RegisterSnapshot, RegisterSummary, Task, TaskRow, TemplateSummary,
     },
     store::inspections as stored,
-    trail::{self, DomainEvent, TrailEvent},
+    trail::{DomainEvent, TrailEvent},
 };
 
 /// 签到定位 — the check-in fix with what the platform says about it.
@@ -307,7 +307,7 @@ impl InspectionSession {
     pub fn trail(&self) -> Result<Vec<TrailEvent>> {
         let entries = self.installation.store().read(|conn, keys| {
             let stream = stored::load_inspection(conn, keys, &self.id)?.stream();
-            trail::verify_stream(conn, keys, &stream)
+            crate::store::trail::verify_stream(conn, keys, &stream)
         })?;
         Ok(entries.into_iter().map(TrailEvent::from).collect())
     }

@@ -5,61 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{DomainError, Problem};
 
-/// The environmental area a finding belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
-#[serde(rename_all = "snake_case")]
-pub enum FindingCategory {
-    /// 水.
-    Water,
-    /// 大气.
-    Air,
-    /// 一般固体废物.
-    SolidWaste,
-    /// 危险废物.
-    HazardousWaste,
-    /// 噪声.
-    Noise,
-    /// 环境影响评价.
-    Eia,
-    /// 排污许可.
-    Permit,
-    /// 自行监测 / 自动监控.
-    Monitoring,
-    Other,
-}
-
-impl FindingCategory {
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            FindingCategory::Water => "水污染",
-            FindingCategory::Air => "大气污染",
-            FindingCategory::SolidWaste => "固体废物",
-            FindingCategory::HazardousWaste => "危险废物",
-            FindingCategory::Noise => "噪声",
-            FindingCategory::Eia => "环境影响评价",
-            FindingCategory::Permit => "排污许可",
-            FindingCategory::Monitoring => "监测监控",
-            FindingCategory::Other => "其他",
-        }
-    }
-}
-
-/// The kinds of handling, as a template names its default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HandlingKind {
-    /// 立行立改.
-    FixOnSite,
-    /// 限期整改.
-    RectifyByDeadline,
-    /// 立案查处.
-    OpenCase,
-    /// 不予处罚.
-    NoPenalty,
-    /// 移送.
-    Transfer,
-}
+pub use crate::vocabulary::{FindingCategory, HandlingKind};
 
 /// What is to happen about a finding, with the facts each kind of handling needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

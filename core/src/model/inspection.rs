@@ -10,11 +10,14 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::{DomainError, Enterprise, Finding, GeoPoint, InspectionState, Inspector, RecordHeader, Task};
+use super::{
+    DomainError, Enterprise, ExpandedChecklist, Finding, GeoPoint, InspectionState, Inspector, RecordHeader,
+    Task,
+};
 use crate::{
     Result,
-    checklist::{AnswerValue, EvidenceKind, ExpandedChecklist},
-    trail::DomainEvent,
+    checklist::{AnswerValue, EvidenceKind},
+    event::DomainEvent,
 };
 
 /// 签到 — arrival on site.

@@ -2,6 +2,7 @@
 //! inspection state machine, findings and their problems, and the read models for screens.
 
 mod error;
+pub mod expand;
 pub mod finding;
 pub mod geo;
 pub mod header;
@@ -18,6 +19,7 @@ pub mod uscc;
 pub mod view;
 
 pub use error::DomainError;
+pub use expand::{ExpandedChecklist, ExpandedItem, ExpandedSection, PermitItemRef, expand};
 pub use finding::{Finding, FindingCategory, Handling, HandlingKind, NewFinding};
 pub use geo::{GeoPoint, Site};
 pub use header::{HeaderField, RecordHeader};

@@ -6,8 +6,9 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::ExpandedItem;
 use super::{DomainError, HeaderField, Inspection, InspectionState, Message, ProblemState};
-use crate::checklist::{AnswerValue, EvidenceRule, ExpandedItem, ResultCode, check_answer};
+use crate::checklist::{AnswerValue, EvidenceRule, ResultCode, check_answer};
 
 /// One reason an inspection cannot advance, for a person and for code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

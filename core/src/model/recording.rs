@@ -10,7 +10,7 @@ use super::{
 use crate::{
     Result,
     checklist::{AnswerValue, EvidenceKind, ResultCode, check_answer},
-    trail::DomainEvent,
+    event::DomainEvent,
 };
 
 type Events = Result<Vec<DomainEvent>>;

@@ -91,45 +91,7 @@ pub struct Enterprise {
     pub positive_list: bool,
 }
 
-/// 许可事项类别 — the kinds of item a discharge permit lists; checklist items expand over them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PermitItemKind {
-    /// 排放口.
-    Outlet,
-    /// 污染物排放限值.
-    PollutantLimit,
-    /// 污染防治设施.
-    TreatmentFacility,
-    /// 自行监测.
-    SelfMonitoring,
-    /// 环境管理台账.
-    Ledger,
-    /// 执行报告.
-    ExecutionReport,
-}
-
-impl PermitItemKind {
-    pub const ALL: [PermitItemKind; 6] = [
-        PermitItemKind::Outlet,
-        PermitItemKind::PollutantLimit,
-        PermitItemKind::TreatmentFacility,
-        PermitItemKind::SelfMonitoring,
-        PermitItemKind::Ledger,
-        PermitItemKind::ExecutionReport,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            PermitItemKind::Outlet => "outlet",
-            PermitItemKind::PollutantLimit => "pollutant_limit",
-            PermitItemKind::TreatmentFacility => "treatment_facility",
-            PermitItemKind::SelfMonitoring => "self_monitoring",
-            PermitItemKind::Ledger => "ledger",
-            PermitItemKind::ExecutionReport => "execution_report",
-        }
-    }
-}
+pub use crate::vocabulary::PermitItemKind;
 
 /// 排污许可证 — a discharge permit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use super::{
     Abort, AbortReason, CheckIn, CheckOut, CredentialsShown, DomainError, Inspection, InspectionState as S,
     RecusalAnswer, RegisterSnapshot, Signing, SuspendReason, Suspension,
 };
-use crate::{Result, checklist::Template, trail::DomainEvent};
+use crate::{Result, checklist::Template, event::DomainEvent};
 
 type Events = Result<Vec<DomainEvent>>;
 
@@ -137,7 +137,7 @@ impl Inspection {
                 )
                 .into());
             }
-            let checklist = crate::checklist::expand(template, register, &i.task.enterprise_id)?;
+            let checklist = crate::model::expand(template, register, &i.task.enterprise_id)?;
             let enterprise = register
                 .enterprise(&i.task.enterprise_id)
                 .ok_or_else(|| DomainError::NotFound {

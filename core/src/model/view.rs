@@ -167,7 +167,7 @@ pub fn checklist_view(i: &Inspection) -> ChecklistView {
     }
 }
 
-fn item_view(i: &Inspection, item: &crate::checklist::ExpandedItem) -> ItemView {
+fn item_view(i: &Inspection, item: &crate::model::ExpandedItem) -> ItemView {
     let visible = i.is_visible(&item.id);
     let record = i.answers().get(&item.id);
     let blockers = i.item_blockers(item);

@@ -30,7 +30,7 @@ use crate::{
     model::InspectionState,
     protocol::{SignedEnvelope, canonicalize},
     store::{Keyring, Store, evidence as evidence_rows, inspections, timestamp},
-    trail::{self, DomainEvent},
+    trail::DomainEvent,
 };
 
 /// A record made this long after the inspection ended is back-filled (后补) and needs a reason.
@@ -248,7 +248,7 @@ pub fn build(store: &Store, inspection_id: &str, req: BuildRequest) -> Result<Re
             freeze: None,
         };
         persist::insert_record(tx, keys, &record)?;
-        trail::append(
+        crate::store::trail::append(
             tx,
             keys,
             &event(
@@ -326,7 +326,7 @@ pub fn revise(store: &Store, record_id: &str, req: RevisionRequest) -> Result<Re
         record.revision = record.document.content.revision;
         record.document_hash = record.document.document_hash()?;
         persist::update_draft(tx, keys, &record)?;
-        trail::append(
+        crate::store::trail::append(
             tx,
             keys,
             &event(
@@ -485,7 +485,7 @@ pub fn sign(store: &Store, signer: &dyn DeviceSigner, req: &SignRequest) -> Resu
             .into());
         }
         persist::insert_entry(tx, keys, &made.entry)?;
-        trail::append(tx, keys, &signed_event(&now, &made.entry)?)?;
+        crate::store::trail::append(tx, keys, &signed_event(&now, &made.entry)?)?;
         Ok(EntrySummary { id: made.entry.id.clone(), entry: "signature".into(), role: made.entry.role })
     })
 }
@@ -574,10 +574,10 @@ pub fn refuse(store: &Store, signer: &dyn DeviceSigner, req: &RefuseRequest) -> 
         check_shown(&now, &req.shown_document_hash)?;
         if let Some(w) = &witness {
             persist::insert_entry(tx, keys, &w.entry)?;
-            trail::append(tx, keys, &signed_event(&now, &w.entry)?)?;
+            crate::store::trail::append(tx, keys, &signed_event(&now, &w.entry)?)?;
         }
         persist::insert_entry(tx, keys, &entry)?;
-        trail::append(tx, keys, &signed_event(&now, &entry)?)?;
+        crate::store::trail::append(tx, keys, &signed_event(&now, &entry)?)?;
         Ok(EntrySummary { id: entry.id.clone(), entry: "refusal".into(), role: SignerRole::Party })
     })
 }
@@ -647,7 +647,7 @@ pub fn freeze(
             })
             .collect::<Result<Vec<_>>>()?;
         let stream = stream_of(&record.inspection_id);
-        trail::append(
+        crate::store::trail::append(
             tx,
             keys,
             &event(
@@ -657,7 +657,7 @@ pub fn freeze(
                         "document_hash": record.document_hash, "entries": entries, "at": at }),
             ),
         )?;
-        let (seq, hash) = trail::head(tx, &stream)?.ok_or_else(|| RecordError::Corrupt {
+        let (seq, hash) = crate::store::trail::head(tx, &stream)?.ok_or_else(|| RecordError::Corrupt {
             record_id: record.id.clone(),
             what: "the trail has no head after the freeze event".into(),
         })?;
@@ -716,7 +716,7 @@ pub fn add_addendum(store: &Store, record_id: &str, req: &AddendumRequest) -> Re
             freeze: None,
         };
         persist::insert_record(tx, keys, &record)?;
-        trail::append(
+        crate::store::trail::append(
             tx,
             keys,
             &event(

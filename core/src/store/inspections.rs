@@ -40,7 +40,7 @@ fn parse<T: DeserializeOwned>(what: &str, text: &str) -> Result<T> {
 /// The one place domain events enter the trail, in the caller's transaction.
 pub fn append_events(tx: &Transaction<'_>, keys: &Keyring, events: &[DomainEvent]) -> Result<()> {
     for event in events {
-        crate::trail::append(tx, keys, event)?;
+        crate::store::trail::append(tx, keys, event)?;
     }
     Ok(())
 }

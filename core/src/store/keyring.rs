@@ -1,4 +1,5 @@
-//! The keys an open store works with, all derived from the one data key.
+//! Loading the installation's keys from the `keyring` table: the wrapped data key and its check
+//! value, created on first open. The [`Keyring`] itself is the crypto module's.
 
 use chrono::Utc;
 use ring::rand::SystemRandom;
@@ -7,32 +8,13 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::StoreError;
 use crate::{
     Result,
-    crypto::{ColumnCipher, CryptoError, DataKey, KeyVault, LookupHasher, SubKey},
+    crypto::{CryptoError, DataKey, KeyVault, Keyring},
 };
 
 const KEY_CHECK_CONTEXT: &str = "keyring.key_check";
 const KEY_CHECK_PLAINTEXT: &[u8] = b"fieldseal key check v1";
 
-/// The derived keys of an open store. Holds no raw key bytes callers can reach.
-#[derive(Debug)]
-pub struct Keyring {
-    /// Seals single database values.
-    pub column: ColumnCipher,
-    /// Keyed hashes for lookups on encrypted values.
-    pub lookup: LookupHasher,
-    /// Parent of the per-file keys of the blob vault's segmented AEAD.
-    pub stream: SubKey,
-}
-
 impl Keyring {
-    fn from_data_key(key: &DataKey) -> Self {
-        Self {
-            column: ColumnCipher::new(key),
-            lookup: LookupHasher::new(key),
-            stream: key.derive("vault-stream"),
-        }
-    }
-
     /// Loads the installation's data key, or creates it on first open, inside `tx`.
     pub(super) fn load_or_create(tx: &Transaction<'_>, vault: &dyn KeyVault) -> Result<Self> {
         let row: Option<(Vec<u8>, Vec<u8>)> = tx

@@ -12,6 +12,7 @@ mod keyring;
 mod migrations;
 pub mod notes;
 mod open;
+pub mod trail;
 pub mod vault;
 
 use std::{
@@ -21,8 +22,8 @@ use std::{
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+pub use crate::crypto::Keyring;
 pub use error::StoreError;
-pub use keyring::Keyring;
 pub use migrations::LATEST_VERSION;
 pub use vault::Vault;
 

@@ -6,33 +6,17 @@
 //!
 //! - [`chain`]: the event hash (format v2: RFC 8785 canonical JSON with a per-event salt) and
 //!   [`chain::verify_chain`], the pure check anyone can run over exported entries.
-//! - [`store`]: appending inside the caller's transaction, reading and verifying a stored stream.
+//! - [`crate::store::trail`] (persistence lives with the store): appending inside the caller's
+//!   transaction, reading and verifying a stored stream.
 //!
 //! The format is specified for third parties in `docs/formats/trail.md`.
 
 pub mod chain;
-mod store;
 
 pub use chain::{ChainBreak, GENESIS, TRAIL_FORMAT, TrailEntry, event_hash, verify_chain};
-pub use store::{append, entries, head, verify_stream};
 
-use serde::{Deserialize, Serialize};
-
-/// Something that happened, to be appended to a stream's chain.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DomainEvent {
-    /// `inspection:<id>` for everything on one visit, `device` for installation-wide events.
-    pub stream: String,
-    /// A stable, dotted name such as `inspection.started` or `evidence.sealed`.
-    pub kind: String,
-    pub payload: serde_json::Value,
-}
-
-impl DomainEvent {
-    pub fn new(stream: impl Into<String>, kind: impl Into<String>, payload: serde_json::Value) -> Self {
-        Self { stream: stream.into(), kind: kind.into(), payload }
-    }
-}
+pub use crate::event::DomainEvent;
+use serde::Serialize;
 
 /// 全过程记录事件 — one event of a trail as a screen lists it, after its link was verified.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -10,10 +10,10 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::{
+use super::{PermitItem, PermitItemKind, RegisterSnapshot, register::content_hash};
+use crate::checklist::{
     AnswerType, ChecklistError, Condition, EvidenceRule, FindingTemplate, Item, Method, Template, validate,
 };
-use crate::model::{PermitItem, PermitItemKind, RegisterSnapshot, register::content_hash};
 
 /// The permit item an expanded item is about.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

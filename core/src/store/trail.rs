@@ -1,4 +1,5 @@
-//! The trail in SQLite: append inside the caller's transaction, read back and verify.
+//! 全过程记录 in SQLite: append inside the caller's transaction, read back and verify. The chain
+//! itself (event hash, link check) is [`crate::trail`]'s, which knows nothing of the database.
 //!
 //! Payloads and salts are sealed with the column key (payloads can name people; salts keep a
 //! database file alone from confirming a guessed payload); the hash is over the plaintext exactly
@@ -7,14 +8,11 @@
 use ring::rand::{SecureRandom, SystemRandom};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{
-    DomainEvent,
-    chain::{ChainBreak, GENESIS, TRAIL_FORMAT, TrailEntry, event_hash, verify_chain},
-};
+use super::{Keyring, StoreError, now_timestamp};
 use crate::{
     Result,
     crypto::{CryptoError, column::hex},
-    store::{Keyring, StoreError, now_timestamp},
+    trail::{ChainBreak, DomainEvent, GENESIS, TRAIL_FORMAT, TrailEntry, event_hash, verify_chain},
 };
 
 /// Appends `event` to its stream inside the caller's transaction, so the event commits or rolls back
