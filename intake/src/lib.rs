@@ -10,7 +10,9 @@
 //! - [`http`]: routes, handlers, TLS and graceful shutdown.
 //! - [`config`]: opening a service from command-line or environment settings.
 //! - [`sim`]: a simulated terminal over real HTTP, for the tests and the benchmark.
+//! - [`bench`]: the throughput benchmark behind `fieldseal-intake bench`.
 
+pub mod bench;
 pub mod clock;
 pub mod config;
 pub mod error;

@@ -23,6 +23,31 @@ enum Command {
     Serve(ServeArgs),
     /// Operator commands on the stores directly.
     Admin(AdminArgs),
+    /// Throughput benchmark: simulated terminals on loopback beside a plain-PUT ceiling. With
+    /// --database-url and --s3-endpoint/--s3-bucket it also runs PostgreSQL + S3 with one and two
+    /// instances.
+    Bench(BenchArgs),
+    /// Enrol a simulated terminal with a one-time code and print its device id and a token (for
+    /// driving intake with standard tools such as a tus client).
+    SimToken {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        code: String,
+    },
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    #[command(flatten)]
+    storage: StorageArgs,
+    #[arg(long, default_value_t = 50)]
+    devices: usize,
+    #[arg(long, default_value_t = 20)]
+    evidences: usize,
+    /// Size of each evidence in kilobytes (1000 bytes).
+    #[arg(long, default_value_t = 100)]
+    kb: usize,
 }
 
 #[derive(Args)]
@@ -152,6 +177,8 @@ async fn main() -> ExitCode {
             init_logging(false);
             admin_command(args).await
         }
+        Command::Bench(args) => bench_command(args).await,
+        Command::SimToken { url, code } => sim_token(&url, &code).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -233,5 +260,29 @@ async fn admin_command(args: AdminArgs) -> Result<(), Box<dyn std::error::Error>
         AdminCommand::Report { json: _ } => serde_json::to_value(intake.report().await?)?,
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+async fn bench_command(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let plan = fieldseal_intake::bench::BenchPlan {
+        devices: args.devices,
+        evidences_per_device: args.evidences,
+        evidence_bytes: args.kb * 1000,
+    };
+    let config = args.storage.config();
+    let shared = (config.database_url.is_some() && config.s3.is_some()).then_some(config);
+    let results = fieldseal_intake::bench::run(plan.clone(), shared).await?;
+    fieldseal_intake::bench::print(&plan, &results);
+    Ok(())
+}
+
+async fn sim_token(url: &str, code: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let mut device = fieldseal_intake::sim::SimDevice::new(url, fieldseal_intake::sim::http_client());
+    device.enrol(code).await?;
+    let grant = device.login().await?;
+    println!(
+        "{}",
+        serde_json::json!({"device_id": device.device_id, "token": grant.token, "expires_at": grant.expires_at})
+    );
     Ok(())
 }

@@ -22,4 +22,5 @@ storage_suite!(Harness::postgres_s3();
     records_and_trail_heads_are_verified_stored_once_and_receipted,
     pull_returns_register_templates_tasks_and_revocations_by_cursor,
     a_duplicate_submitted_concurrently_is_stored_once,
+    a_frozen_record_is_accepted_only_with_its_own_device_key,
 );

@@ -16,6 +16,7 @@ use fieldseal_core::{
         receipt::{RECEIPT_TYPE, RECEIPT_VERSION, Receipt, ReceiptKind},
         statement::{self, is_sha256_hex, statement_sha256},
     },
+    record::statements::{FREEZE_TYPE, FreezeStatement, STATEMENT_VERSION as RECORD_STATEMENT_VERSION},
 };
 
 use super::Intake;
@@ -42,12 +43,33 @@ pub trait RecordCheck: Send + Sync + 'static {
     fn check(&self, kind: ReceiptKind, envelope: &SignedEnvelope) -> Result<CheckedStatement>;
 }
 
-/// Accepts a device-signed record or trail head naming its id: what can be checked before the
-/// record format exists in core.
+/// What can be checked today beyond the device signature. A record arrives as its freeze statement
+/// (`fieldseal.record_freeze`, core's `record::statements`): it is parsed strictly and its
+/// `device_key_id` must be the signing key. Its document and page hashes can only be recomputed
+/// with the record's content, which the sync client does not send yet; when it does, a check that
+/// calls `record::statements::verify_freeze` with the document's binding replaces this one.
+/// Other record and trail-head statements must name their id.
 pub struct SignatureOnlyRecordCheck;
 
 impl RecordCheck for SignatureOnlyRecordCheck {
     fn check(&self, kind: ReceiptKind, envelope: &SignedEnvelope) -> Result<CheckedStatement> {
+        if kind == ReceiptKind::Record && envelope.payload_type() == Some(FREEZE_TYPE) {
+            let freeze: FreezeStatement =
+                statement::read_unverified(envelope, FREEZE_TYPE, u64::from(RECORD_STATEMENT_VERSION))?;
+            if freeze.device_key_id != envelope.key_id {
+                return Err(IntakeError::forbidden(
+                    "statement.foreign_key",
+                    "freeze names another device key",
+                ));
+            }
+            if !valid_id(&freeze.record_id) {
+                return Err(IntakeError::bad_request("statement.malformed", "record_id empty or too long"));
+            }
+            return Ok(CheckedStatement {
+                object_id: freeze.record_id,
+                inspection_id: Some(freeze.inspection_id),
+            });
+        }
         let (id_member, types): (&str, &[&str]) = match kind {
             ReceiptKind::Record => ("record_id", &["record", "onsite_record"]),
             ReceiptKind::TrailHead => ("trail_id", &["trail_head"]),

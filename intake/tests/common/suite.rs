@@ -474,3 +474,29 @@ pub async fn a_duplicate_submitted_concurrently_is_stored_once(h: &Harness) {
     assert_eq!(x, y, "both answered with the one receipt");
     assert_eq!(statement_count(h).await, 1);
 }
+
+pub async fn a_frozen_record_is_accepted_only_with_its_own_device_key(h: &Harness) {
+    let device = h.device().await;
+    let freeze = |key_id: &str| {
+        json!({"type": "fieldseal.record_freeze", "v": 1, "record_id": "rec-frozen", "inspection_id": "inspection-f",
+               "kind": "onsite", "revision": 1, "document_hash": "ab".repeat(32), "page_hashes": ["cd".repeat(32)],
+               "entries": [], "trail_head": {"stream": "inspection-f", "seq": 12, "hash": "ef".repeat(32)},
+               "frozen_at": "2026-12-01T10:00:00+08:00", "device_key_id": key_id})
+    };
+    let other = fieldseal_intake::sim::new_signer();
+    let (status, body) =
+        device.post_envelope("/v1/records", &seal(&freeze(other.key_id()), &device.signer)).await.unwrap();
+    assert_eq!((status, code_of(&body)), (403, "statement.foreign_key"));
+    let mut unknown_member = freeze(device.signer.key_id());
+    unknown_member["note"] = json!("not part of the format");
+    let (status, _) =
+        device.post_envelope("/v1/records", &seal(&unknown_member, &device.signer)).await.unwrap();
+    assert_eq!(status, 400);
+    let (status, body) = device
+        .post_envelope("/v1/records", &seal(&freeze(device.signer.key_id()), &device.signer))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["receipt"]["payload"]["object_id"], "rec-frozen");
+    assert_eq!(statement_count(h).await, 1);
+}
