@@ -242,14 +242,15 @@ impl SimDevice {
         Ok((status, response.json().await.unwrap_or(Value::Null)))
     }
 
-    /// Uploads a photo and submits its signed manifest; returns the receipt envelope.
+    /// Uploads a photo (in one PATCH up to 1 MiB, as tus clients chunk) and submits its signed
+    /// manifest; returns the receipt envelope.
     pub async fn submit_photo(
         &self,
         evidence_id: &str,
         inspection_id: &str,
         bytes: &[u8],
     ) -> SimResult<Value> {
-        self.upload(bytes, 64 * 1024).await?;
+        self.upload(bytes, 1 << 20).await?;
         let manifest = seal(&manifest_for(evidence_id, inspection_id, bytes, &self.signer), &self.signer);
         match self.post_envelope("/v1/evidence", &manifest).await? {
             (200, body) => Ok(body["receipt"].clone()),

@@ -126,6 +126,9 @@ impl Intake {
         if let Some(header) = checksum {
             check_chunk(header, &body)?;
         }
+        if offset == 0 && length == upload.length && length > 0 {
+            return self.store_whole(&upload, body).await;
+        }
         if length > 0 {
             let part = UploadPart { offset, length, key: ids::part_key(upload_id, offset) };
             self.blobs.put_part(&part.key, body).await?;
@@ -144,6 +147,39 @@ impl Intake {
             return self.finish(&upload).await;
         }
         Ok(UploadState::from(&upload))
+    }
+
+    /// The whole blob in one PATCH (a photo, usually): verified in memory and stored at its content
+    /// address without parts. Two racing requests store the same verified bytes; only the first
+    /// completes the upload, the other is told the offset moved.
+    async fn store_whole(&self, upload: &Upload, body: Bytes) -> Result<UploadState> {
+        match self.blobs.store(&upload.declared_sha256, body).await? {
+            CommitOutcome::Stored => {
+                let blob = BlobRow {
+                    sha256: upload.declared_sha256.clone(),
+                    size: upload.length,
+                    stored_at: self.clock.now(),
+                };
+                if !self.meta.complete_upload(&upload.upload_id, &blob).await? {
+                    return Err(IntakeError::conflict(
+                        "tus.offset_mismatch",
+                        "the upload was completed by another request",
+                    ));
+                }
+                Ok(UploadState {
+                    offset: upload.length,
+                    blob_sha256: Some(blob.sha256),
+                    ..UploadState::from(upload)
+                })
+            }
+            CommitOutcome::Mismatch => {
+                self.meta.discard_upload(&upload.upload_id).await?;
+                Err(IntakeError::unprocessable(
+                    "upload.sha256_mismatch",
+                    "the uploaded bytes do not hash to the declared sha256",
+                ))
+            }
+        }
     }
 
     /// Assembles and verifies a complete upload. On a hash mismatch nothing is kept, the upload is

@@ -128,6 +128,24 @@ impl Blobs for DirBlobs {
         .await
     }
 
+    async fn store(&self, expected: &str, bytes: Bytes) -> Result<CommitOutcome> {
+        if crate::ids::sha256_hex(&bytes) != expected {
+            return Ok(CommitOutcome::Mismatch);
+        }
+        let target = self.blob_path(expected)?;
+        let tmp_dir = self.root.join("tmp");
+        blocking(move || {
+            let (tmp_path, mut tmp) = tempfile_in(&tmp_dir)?;
+            tmp.write_all(&bytes).and_then(|()| tmp.sync_all()).map_err(|e| io_error("write blob", e))?;
+            let dir = target.parent().unwrap_or(&target).to_owned();
+            fs::create_dir_all(&dir).map_err(|e| io_error("create", e))?;
+            fs::rename(&tmp_path, &target).map_err(|e| io_error("rename blob", e))?;
+            sync_dir(&dir).map_err(|e| io_error("sync", e))?;
+            Ok(CommitOutcome::Stored)
+        })
+        .await
+    }
+
     async fn rehash(&self, sha256: &str) -> Result<Option<(String, u64)>> {
         let path = self.blob_path(sha256)?;
         blocking(move || {

@@ -59,8 +59,9 @@ pub trait Metadata: Send + Sync + 'static {
     /// is still at `offset`. False when another request moved it first.
     async fn append_part(&self, upload_id: &str, part: &UploadPart) -> Result<bool>;
     async fn upload_parts(&self, upload_id: &str) -> Result<Vec<UploadPart>>;
-    /// Records the assembled blob and marks the upload complete.
-    async fn complete_upload(&self, upload_id: &str, blob: &BlobRow) -> Result<()>;
+    /// Records the assembled blob and marks the upload complete at its full length. False when the
+    /// upload was already complete (another request finished it).
+    async fn complete_upload(&self, upload_id: &str, blob: &BlobRow) -> Result<bool>;
     /// Forgets an upload whose assembled blob failed verification.
     async fn discard_upload(&self, upload_id: &str) -> Result<()>;
     async fn blob(&self, sha256: &str) -> Result<Option<BlobRow>>;
@@ -88,6 +89,9 @@ pub trait Blobs: Send + Sync + 'static {
     /// Concatenates `parts`, checks that their SHA-256 is `expected`, and only then stores the result
     /// at its content address (idempotent: the same content may be committed twice).
     async fn commit(&self, expected: &str, parts: &[String]) -> Result<CommitOutcome>;
+    /// Checks that `bytes` hash to `expected` and stores them at their content address: the upload
+    /// that arrives in one PATCH skips the parts.
+    async fn store(&self, expected: &str, bytes: Bytes) -> Result<CommitOutcome>;
     /// Re-reads a stored blob and hashes it: `(sha256, size)`, or None when absent.
     async fn rehash(&self, sha256: &str) -> Result<Option<(String, u64)>>;
 }

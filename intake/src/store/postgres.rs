@@ -428,7 +428,7 @@ impl Metadata for PostgresMetadata {
             .collect())
     }
 
-    async fn complete_upload(&self, upload_id: &str, blob: &BlobRow) -> Result<()> {
+    async fn complete_upload(&self, upload_id: &str, blob: &BlobRow) -> Result<bool> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(storage)?;
         tx.execute(
@@ -437,11 +437,16 @@ impl Metadata for PostgresMetadata {
         )
         .await
         .map_err(storage)?;
-        tx.execute("UPDATE uploads SET completed = TRUE WHERE upload_id = $1", &[&upload_id])
+        let completed = tx
+            .execute(
+                r#"UPDATE uploads SET completed = TRUE, "offset" = length WHERE upload_id = $1 AND NOT completed"#,
+                &[&upload_id],
+            )
             .await
             .map_err(storage)?;
         tx.execute("DELETE FROM upload_parts WHERE upload_id = $1", &[&upload_id]).await.map_err(storage)?;
-        tx.commit().await.map_err(storage)
+        tx.commit().await.map_err(storage)?;
+        Ok(completed == 1)
     }
 
     async fn discard_upload(&self, upload_id: &str) -> Result<()> {

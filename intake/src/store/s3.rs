@@ -358,6 +358,17 @@ impl Blobs for S3Blobs {
         Ok(CommitOutcome::Stored)
     }
 
+    async fn store(&self, expected: &str, bytes: Bytes) -> Result<CommitOutcome> {
+        if hex(digest::digest(&digest::SHA256, &bytes).as_ref()) != expected {
+            return Ok(CommitOutcome::Mismatch);
+        }
+        let target = self.blob_key(expected)?;
+        if !self.exists(&target).await? {
+            self.put(&target, bytes).await?;
+        }
+        Ok(CommitOutcome::Stored)
+    }
+
     async fn rehash(&self, sha256: &str) -> Result<Option<(String, u64)>> {
         let key = self.blob_key(sha256)?;
         let response = self.send(Method::GET, &key, &[], Bytes::new()).await?;

@@ -417,7 +417,7 @@ impl Metadata for SqliteMetadata {
         .await
     }
 
-    async fn complete_upload(&self, upload_id: &str, blob: &BlobRow) -> Result<()> {
+    async fn complete_upload(&self, upload_id: &str, blob: &BlobRow) -> Result<bool> {
         let (id, blob) = (upload_id.to_owned(), blob.clone());
         self.run(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -425,9 +425,13 @@ impl Metadata for SqliteMetadata {
                 "INSERT INTO blobs (sha256, size, stored_at) VALUES (?1, ?2, ?3) ON CONFLICT (sha256) DO NOTHING",
                 params![blob.sha256, blob.size as i64, ms(blob.stored_at)],
             )?;
-            tx.execute("UPDATE uploads SET completed = 1 WHERE upload_id = ?1", [&id])?;
+            let completed = tx.execute(
+                "UPDATE uploads SET completed = 1, offset = length WHERE upload_id = ?1 AND completed = 0",
+                [&id],
+            )?;
             tx.execute("DELETE FROM upload_parts WHERE upload_id = ?1", [&id])?;
-            tx.commit()
+            tx.commit()?;
+            Ok(completed == 1)
         })
         .await
     }
