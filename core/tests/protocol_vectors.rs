@@ -1,5 +1,5 @@
-//! The pinned wire-format vectors: `tests/vectors/protocol_canonical_v1.json` and
-//! `tests/vectors/protocol_envelope_v1.json`. Intake and any third-party verifier must reproduce
+//! The pinned wire-format vectors: `tests/vectors/protocol_canonical_v1.json`,
+//! `tests/vectors/protocol_envelope_v1.json` and `protocol_envelope_v2.json` (v1 under the low-S rule). Intake and any third-party verifier must reproduce
 //! them byte for byte; a failure here means the wire format changed, which needs a new version
 //! file, never an edit to these.
 
@@ -7,15 +7,16 @@ use fieldseal_core::{
     Error,
     crypto::{
         DeviceSigner,
-        signer::{SoftwareSigner, key_id},
+        signer::{SoftwareSigner, is_low_s, key_id},
     },
-    protocol::{SignedEnvelope, canonicalize, envelope::signing_input, parse_strict},
+    protocol::{SignedEnvelope, base64url, canonicalize, envelope::signing_input, parse_strict},
 };
 use serde::Deserialize;
 use serde_json::Value;
 
 const CANONICAL: &str = include_str!("vectors/protocol_canonical_v1.json");
 const ENVELOPE: &str = include_str!("vectors/protocol_envelope_v1.json");
+const ENVELOPE_V2: &str = include_str!("vectors/protocol_envelope_v2.json");
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,6 +56,17 @@ struct EnvelopeVectors {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct EnvelopeVectorsV2 {
+    format: String,
+    description: String,
+    signing_domain: String,
+    test_key: TestKey,
+    cases: Vec<EnvelopeCase>,
+    high_s: Vec<Rejected>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct TestKey {
     warning: String,
     pkcs8_hex: String,
@@ -80,6 +92,22 @@ fn hex(bytes: &[u8]) -> String {
 fn unhex(s: &str) -> Vec<u8> {
     assert!(s.len() % 2 == 0, "odd hex length");
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+/// Whether an envelope's signature is in low-S form (v1 pinned two high-S ones, from before the rule).
+fn low_s(envelope: &SignedEnvelope) -> bool {
+    let sig: [u8; 64] = base64url::decode(&envelope.signature).unwrap().try_into().unwrap();
+    is_low_s(&sig)
+}
+
+/// v1's envelopes verify when their signature is low-S; a high-S one is the same genuine
+/// signature in the form the core no longer accepts, refused as malformed (never as tampering).
+fn verify_v1(envelope: &SignedEnvelope, public: &[u8], name: &str) {
+    match (low_s(envelope), envelope.verify(public)) {
+        (true, Ok(())) => {}
+        (false, Err(e)) => assert_eq!(code(&e), "crypto.malformed", "{name}: {e}"),
+        (low, result) => panic!("{name}: low-S {low}, verification {result:?}"),
+    }
 }
 
 fn code(e: &Error) -> &'static str {
@@ -152,7 +180,7 @@ fn envelope_v1_pinned_envelopes_verify_and_reserialise_exactly() {
         );
         assert_eq!(envelope.to_json_string().unwrap(), case.envelope_json, "{name}");
         assert_eq!(envelope.key_id, v.test_key.key_id, "{name}");
-        envelope.verify(&public).unwrap_or_else(|e| panic!("{name}: {e}"));
+        verify_v1(&envelope, &public, name);
     }
 }
 
@@ -169,8 +197,9 @@ fn envelope_v1_sealing_again_with_the_test_key_gives_a_verifying_envelope() {
         let pinned = SignedEnvelope::from_json_str(&case.envelope_json).unwrap();
         let same_but_signature = SignedEnvelope { signature: pinned.signature.clone(), ..fresh.clone() };
         assert_eq!(same_but_signature.to_json_string().unwrap(), case.envelope_json, "{}", case.name);
-        // The pinned signature is still a valid signature over the same signing input.
-        same_but_signature.verify(&public).unwrap();
+        // The pinned signature is still a signature over the same signing input.
+        verify_v1(&same_but_signature, &public, &case.name);
+        assert!(low_s(&fresh), "{}: sealing made a high-S signature", case.name);
     }
 }
 
@@ -220,6 +249,46 @@ fn envelope_v1_every_one_character_change_to_a_pinned_payload_fails() {
         }
     }
     assert!(tried > 500, "only {tried} variants tried");
+}
+
+#[test]
+fn envelope_v2_low_s_twins_of_the_v1_envelopes_verify_and_reserialise_exactly() {
+    let v1: EnvelopeVectors = serde_json::from_str(ENVELOPE).unwrap();
+    let v2: EnvelopeVectorsV2 = serde_json::from_str(ENVELOPE_V2).unwrap();
+    assert!(v2.format.contains("low-S") && !v2.description.is_empty());
+    assert_eq!(v2.signing_domain, v1.signing_domain);
+    assert_eq!(v2.test_key.public_key_hex, v1.test_key.public_key_hex);
+    let public = unhex(&v2.test_key.public_key_hex);
+    assert_eq!(v2.cases.len(), v1.cases.len());
+    for (case, old) in v2.cases.iter().zip(&v1.cases) {
+        let name = &case.name;
+        assert_eq!(case.canonical_payload, old.canonical_payload, "{name}");
+        assert_eq!(hex(&signing_input(&case.payload).unwrap()), case.signing_input_hex, "{name}");
+        let envelope = SignedEnvelope::from_json_str(&case.envelope_json).unwrap();
+        assert_eq!(envelope.to_json_string().unwrap(), case.envelope_json, "{name}");
+        assert!(low_s(&envelope), "{name}");
+        envelope.verify(&public).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // The same r as v1's signature: the twin, not a new signing.
+        let v1_sig = base64url::decode(&SignedEnvelope::from_json_str(&old.envelope_json).unwrap().signature);
+        assert_eq!(v1_sig.unwrap()[..32], base64url::decode(&envelope.signature).unwrap()[..32], "{name}");
+    }
+}
+
+#[test]
+fn envelope_v2_high_s_envelopes_are_refused_with_their_codes() {
+    // Finding 6 of issue #10: ECDSA low-S was not enforced, so (r, n − s) of a genuine envelope
+    // verified too: a second, different-looking valid copy anyone could make.
+    let v2: EnvelopeVectorsV2 = serde_json::from_str(ENVELOPE_V2).unwrap();
+    let public = unhex(&v2.test_key.public_key_hex);
+    assert!(!v2.high_s.is_empty());
+    for case in &v2.high_s {
+        let envelope = SignedEnvelope::from_json_str(&case.input).unwrap();
+        assert!(!low_s(&envelope), "{}", case.name);
+        match envelope.verify(&public) {
+            Ok(()) => panic!("{}: a high-S envelope verified", case.name),
+            Err(e) => assert_eq!(code(&e), case.error, "{}: {e}", case.name),
+        }
+    }
 }
 
 /// Prints a new envelope vector file with a freshly generated key. Run by hand only when minting a

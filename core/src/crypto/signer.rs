@@ -9,6 +9,12 @@
 //! [`normalize_signature`] turns either into the fixed form, parsing DER strictly so that one
 //! signature has exactly one accepted encoding; everything stored or sent is the fixed form.
 //! A key is named by [`key_id`], a hash of its public point, in every envelope.
+//!
+//! ECDSA is malleable: if `(r, s)` verifies, so does `(r, n − s)`. Hardware signers return either
+//! at random, so every signature the core produces is put in low-S form ([`to_low_s`], `s ≤ n/2`,
+//! as Bitcoin's BIP 62 and Ethereum do) and [`verify_es256`] refuses a high-S one: a statement has
+//! exactly one valid signature encoding per signing, and nobody can make a second, different
+//! looking but valid copy of a signed envelope without the key.
 
 use std::{
     fs,
@@ -62,7 +68,8 @@ pub fn key_id(public_key: &[u8]) -> Result<String, CryptoError> {
 }
 
 /// Verifies a fixed-width ES256 signature. A bad signature, or a point not on the curve, is an
-/// `Integrity` failure; a public key of the wrong shape is `Malformed`.
+/// `Integrity` failure; a public key of the wrong shape is `Malformed`, and so is a signature that
+/// verifies but is not in low-S form (the other of its two encodings, which the core never makes).
 pub fn verify_es256(
     public_key: &[u8],
     message: &[u8],
@@ -71,7 +78,52 @@ pub fn verify_es256(
     check_public_key(public_key)?;
     UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, public_key)
         .verify(message, sig_fixed)
-        .map_err(|_| CryptoError::integrity("device signature"))
+        .map_err(|_| CryptoError::integrity("device signature"))?;
+    // Checked after the signature itself, so a forged or changed statement is still reported as
+    // such, and only a genuine signature in the wrong one of its two forms is refused as malformed.
+    if !is_low_s(sig_fixed) {
+        return Err(CryptoError::malformed(
+            "ES256 signature",
+            "s is in the upper half of the group order (high-S); signatures here are low-S",
+        ));
+    }
+    Ok(())
+}
+
+/// The order n of the P-256 group, big-endian.
+const P256_ORDER: [u8; SCALAR_LEN] = [
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xbc,
+    0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+/// ⌊n / 2⌋, big-endian: the largest low-S value.
+const P256_HALF_ORDER: [u8; SCALAR_LEN] = [
+    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xde,
+    0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
+];
+
+/// Whether `s ≤ n/2` (big-endian byte arrays of equal length compare as numbers).
+pub fn is_low_s(sig_fixed: &[u8; SIGNATURE_LEN]) -> bool {
+    sig_fixed[SCALAR_LEN..] <= P256_HALF_ORDER[..]
+}
+
+/// The low-S form of a fixed-width signature: `(r, n − s)` when `s > n/2`, else unchanged. Both
+/// forms verify for the same message and key; the core stores and sends only this one.
+pub fn to_low_s(sig_fixed: [u8; SIGNATURE_LEN]) -> [u8; SIGNATURE_LEN] {
+    if is_low_s(&sig_fixed) {
+        return sig_fixed;
+    }
+    let mut out = sig_fixed;
+    // n − s, byte by byte from the least significant; s < n, so no borrow is left at the end.
+    let mut borrow = 0i16;
+    for i in (0..SCALAR_LEN).rev() {
+        let mut d = i16::from(P256_ORDER[i]) - i16::from(sig_fixed[SCALAR_LEN + i]) - borrow;
+        borrow = i16::from(d < 0);
+        if d < 0 {
+            d += 256;
+        }
+        out[SCALAR_LEN + i] = d as u8;
+    }
+    out
 }
 
 fn bad_signature(reason: &str) -> CryptoError {
@@ -254,12 +306,16 @@ impl DeviceSigner for SoftwareSigner {
         Ok(self.key_pair.public_key().as_ref().to_vec())
     }
 
-    /// Always the fixed-width form.
+    /// Always the fixed-width form, low-S.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        self.key_pair
+        let sig = self
+            .key_pair
             .sign(&self.rng, message)
-            .map(|sig| sig.as_ref().to_vec())
-            .map_err(|_| CryptoError::Signer("software ECDSA signing failed".into()))
+            .map_err(|_| CryptoError::Signer("software ECDSA signing failed".into()))?;
+        let fixed: [u8; SIGNATURE_LEN] = sig.as_ref().try_into().map_err(|_| {
+            CryptoError::Signer("software ECDSA returned a signature of the wrong size".into())
+        })?;
+        Ok(to_low_s(fixed).to_vec())
     }
 }
 
@@ -372,8 +428,8 @@ mod tests {
             let der = der_sign(pkcs8.as_ref(), b"manifest");
             assert_ne!(der.len(), SIGNATURE_LEN, "test relies on DER not being 64 bytes here");
             let sig = normalize_signature(&der).unwrap();
-            verify_es256(&signer.public_key().unwrap(), b"manifest", &sig).unwrap();
             assert_eq!(signature_to_der(&sig), der);
+            verify_es256(&signer.public_key().unwrap(), b"manifest", &to_low_s(sig)).unwrap();
         }
     }
 
@@ -525,8 +581,74 @@ mod tests {
             verify_es256(&public, &message, &fixed_sig).unwrap();
             let der = unhex(&m.signature_der);
             let from_der = normalize_signature(&der).unwrap();
-            verify_es256(&public, &message, &from_der).unwrap();
             assert_eq!(signature_to_der(&from_der), der);
+            // Two of v1's DER signatures are high-S, as platform signers return half the time:
+            // their low-S twin verifies (signer_v2.json pins it).
+            verify_es256(&public, &message, &to_low_s(from_der)).unwrap();
+        }
+    }
+
+    #[derive(Deserialize)]
+    struct LowSVectors {
+        public_key: String,
+        vectors: Vec<LowSMessage>,
+    }
+
+    #[derive(Deserialize)]
+    struct LowSMessage {
+        message: String,
+        signature_der: String,
+        high_s: bool,
+        signature_fixed_as_signed: String,
+        signature_fixed_low_s: String,
+    }
+
+    #[test]
+    fn signer_v2_high_s_is_refused_and_its_low_s_twin_verifies() {
+        // Finding 6 of issue #10: `(r, n − s)` verified as well as `(r, s)`, so anyone could make
+        // a second, different, valid copy of a signed statement.
+        let v: LowSVectors =
+            serde_json::from_str(include_str!("../../tests/vectors/signer_v2.json")).unwrap();
+        let public = unhex(&v.public_key);
+        assert!(v.vectors.iter().any(|m| m.high_s) && v.vectors.iter().any(|m| !m.high_s));
+        for m in v.vectors {
+            let message = unhex(&m.message);
+            let as_signed = normalize_signature(&unhex(&m.signature_der)).unwrap();
+            assert_eq!(hex(&as_signed), m.signature_fixed_as_signed);
+            assert_eq!(is_low_s(&as_signed), !m.high_s);
+            let low: [u8; 64] = unhex(&m.signature_fixed_low_s).try_into().unwrap();
+            assert_eq!(to_low_s(as_signed), low, "to_low_s differs from the pinned n − s");
+            verify_es256(&public, &message, &low).unwrap();
+            if m.high_s {
+                assert!(matches!(
+                    verify_es256(&public, &message, &as_signed),
+                    Err(CryptoError::Malformed { .. })
+                ));
+            }
+        }
+    }
+
+    #[test]
+    fn the_software_signer_signs_low_s_and_the_high_s_twin_of_its_signature_is_refused() {
+        let (signer, _) = SoftwareSigner::generate(&vault()).unwrap();
+        let public = signer.public_key().unwrap();
+        for i in 0..64u8 {
+            let sig = fixed(&signer.sign(&[i]).unwrap());
+            assert!(is_low_s(&sig), "signature {i} is high-S");
+            // n − s of a low s is its high twin; to_low_s of that is the original again.
+            let mut high = sig;
+            let mut borrow = 0i16;
+            for k in (0..32).rev() {
+                let mut d = i16::from(P256_ORDER[k]) - i16::from(sig[32 + k]) - borrow;
+                borrow = i16::from(d < 0);
+                d += 256 * borrow;
+                high[32 + k] = d as u8;
+            }
+            assert!(!is_low_s(&high));
+            assert_eq!(to_low_s(high), sig);
+            assert!(matches!(verify_es256(&public, &[i], &high), Err(CryptoError::Malformed { .. })));
+            // A wrong message is still a plain integrity failure, whichever form.
+            assert!(matches!(verify_es256(&public, b"other", &high), Err(CryptoError::Integrity { .. })));
         }
     }
 

@@ -20,9 +20,11 @@
 //! device key so intake can look up the enrolled public key; verification still checks that it
 //! matches the key it is given.
 //!
-//! ECDSA signatures are malleable (`(r, s)` and `(r, n − s)` both verify) and randomised, so two
-//! valid envelopes over one payload differ in their signature. Identify a statement by the hash of
-//! its signing input, never by the envelope's text.
+//! ECDSA signatures are malleable (`(r, s)` and `(r, n − s)` both verify): sealing stores only the
+//! low-S form and verification refuses the other, so nobody without the key can make a second
+//! valid-looking copy of an envelope. They are still randomised, so two sealings of one payload
+//! differ in their signature: identify a statement by the hash of its signing input, never by the
+//! envelope's text.
 //!
 //! A payload conventionally carries `"type"` (what statement this is) and `"v"` (its version).
 
@@ -32,7 +34,7 @@ use serde_json::Value;
 use super::{ProtocolError, base64url, canonical};
 use crate::crypto::{
     CryptoError, DeviceSigner,
-    signer::{key_id, normalize_signature, verify_es256},
+    signer::{key_id, normalize_signature, to_low_s, verify_es256},
 };
 
 /// The only signature algorithm version 1 accepts.
@@ -75,7 +77,8 @@ impl SignedEnvelope {
         let public_key = signer.public_key()?;
         // Before signing: a malformed public key fails without prompting for a hardware key.
         let key_id = key_id(&public_key)?;
-        let signature = normalize_signature(&signer.sign(&input)?)?;
+        // Hardware signers return high-S half the time; only the low-S form is ever stored.
+        let signature = to_low_s(normalize_signature(&signer.sign(&input)?)?);
         verify_es256(&public_key, &input, &signature).map_err(|_| {
             CryptoError::Signer("the signature does not verify against the signer's public key".into())
         })?;
