@@ -12,6 +12,7 @@ mod keyring;
 mod migrations;
 pub mod notes;
 mod open;
+mod private_fs;
 pub mod trail;
 pub mod vault;
 

@@ -4,7 +4,7 @@ use std::{fs, path::Path, time::Duration};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-use super::{DATABASE_FILE, Keyring, StoreError, migrations};
+use super::{DATABASE_FILE, Keyring, StoreError, migrations, private_fs};
 use crate::{Result, crypto::KeyVault};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -15,6 +15,7 @@ pub(super) fn open_database(
 ) -> Result<(Connection, Connection, Keyring)> {
     ensure_writable_dir(dir)?;
     let path = dir.join(DATABASE_FILE);
+    create_owner_only(&path)?;
     let mut writer = Connection::open_with_flags(
         &path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -67,9 +68,22 @@ fn opening_failed(path: &Path, e: StoreError) -> StoreError {
     }
 }
 
+/// Creates the database file owner-only before SQLite sees it (SQLite would create it 0644, and
+/// gives its `-wal` and `-shm` files the database file's permissions), and tightens the files of
+/// an installation made before this rule. Opening for write without truncation changes no byte.
+fn create_owner_only(path: &Path) -> Result<(), StoreError> {
+    let open_error = |source| StoreError::Directory { path: path.to_owned(), source };
+    private_fs::private_file_options().create(true).truncate(false).open(path).map_err(open_error)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = path.with_file_name(format!("{DATABASE_FILE}{suffix}"));
+        private_fs::restrict_file(&file).map_err(open_error)?;
+    }
+    Ok(())
+}
+
 fn ensure_writable_dir(dir: &Path) -> Result<(), StoreError> {
     let dir_error = |source| StoreError::Directory { path: dir.to_owned(), source };
-    fs::create_dir_all(dir).map_err(dir_error)?;
+    private_fs::private_dir(dir).map_err(dir_error)?;
     // SQLite would fail later with a vaguer message; a probe file names the real problem.
     let probe = dir.join(".fieldseal-write-probe");
     fs::write(&probe, b"").map_err(dir_error)?;
@@ -172,6 +186,58 @@ mod tests {
         }
         let err = Store::open(&data, &vault(tmp.path(), "kek")).unwrap_err();
         assert!(matches!(err, Error::Store(StoreError::Directory { .. })), "{err:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn database_wal_vault_and_blob_files_are_owner_only() {
+        // Finding 6 of issue #10: the database and vault files were 0644, readable by any app or
+        // user that can reach the directory.
+        use std::{io::Write, os::unix::fs::PermissionsExt};
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let store = Store::open(&data, &vault(tmp.path(), "kek")).unwrap();
+        store
+            .write(|tx, _| Ok(tx.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap()))
+            .unwrap();
+        let mut blob = store.vault().begin("ev_1").unwrap();
+        blob.write_all(b"ciphertext stand-in").unwrap();
+        blob.commit().unwrap();
+        let mut seen = Vec::new();
+        let mut stack = vec![data.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                let meta = fs::metadata(&path).unwrap();
+                let mode = meta.permissions().mode() & 0o777;
+                if meta.is_dir() {
+                    assert_eq!(mode, 0o700, "{}", path.display());
+                    stack.push(path.clone());
+                } else {
+                    assert_eq!(mode, 0o600, "{}", path.display());
+                }
+                seen.push(path.file_name().unwrap().to_string_lossy().into_owned());
+            }
+        }
+        assert_eq!(fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
+        for name in ["fieldseal.db", "fieldseal.db-wal", "fieldseal.db-shm", "vault", "blobs", "ev_1"] {
+            assert!(seen.iter().any(|s| s == name), "{name} was not checked: {seen:?}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_installation_made_readable_by_others_is_tightened_when_it_opens() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        drop(Store::open(&data, &vault(tmp.path(), "kek")).unwrap());
+        let db = data.join(DATABASE_FILE);
+        fs::set_permissions(&db, fs::Permissions::from_mode(0o644)).unwrap();
+        fs::set_permissions(&data, fs::Permissions::from_mode(0o755)).unwrap();
+        drop(Store::open(&data, &vault(tmp.path(), "kek")).unwrap());
+        assert_eq!(fs::metadata(&db).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
     }
 
     #[test]

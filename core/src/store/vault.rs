@@ -12,7 +12,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use super::StoreError;
+use super::{StoreError, private_fs};
 
 #[derive(Debug)]
 pub struct Vault {
@@ -33,8 +33,8 @@ impl Vault {
     pub fn open(root: impl AsRef<Path>) -> Result<Self, StoreError> {
         let root = root.as_ref();
         let vault = Vault { blobs: root.join("blobs"), tmp: root.join("tmp") };
-        for dir in [&vault.blobs, &vault.tmp] {
-            fs::create_dir_all(dir).map_err(StoreError::vault_io(dir))?;
+        for dir in [root, &vault.blobs, &vault.tmp] {
+            private_fs::private_dir(dir).map_err(StoreError::vault_io(dir))?;
         }
         vault.remove_stale_parts()?;
         Ok(vault)
@@ -51,7 +51,11 @@ impl Vault {
             });
         }
         let tmp_path = self.tmp.join(format!("{id}.part"));
-        let file = File::create(&tmp_path).map_err(StoreError::vault_io(&tmp_path))?;
+        let file = private_fs::private_file_options()
+            .create(true)
+            .truncate(true)
+            .open(&tmp_path)
+            .map_err(StoreError::vault_io(&tmp_path))?;
         Ok(PendingBlob { file: Some(file), tmp_path, final_path, blobs_dir: self.blobs.clone() })
     }
 
