@@ -198,7 +198,10 @@ mod tests {
         let data = tmp.path().join("data");
         let store = Store::open(&data, &vault(tmp.path(), "kek")).unwrap();
         store
-            .write(|tx, _| Ok(tx.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap()))
+            .write(|tx, _| {
+                tx.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap();
+                Ok(())
+            })
             .unwrap();
         let mut blob = store.vault().begin("ev_1").unwrap();
         blob.write_all(b"ciphertext stand-in").unwrap();
