@@ -1,7 +1,13 @@
 //! Evidence ingest figures (DESIGN.md §9), printed in one run:
 //! - 12 MP JPEG ingest median, with and without an EXIF thumbnail, beside ring's SHA-256 +
-//!   AES-256-GCM over the same bytes (goal: with a thumbnail, ≤ 3× that);
-//! - large video ingest throughput (goal ≥ 0.8 GB/s) and peak resident memory growth (goal ≤ 32 MiB).
+//!   AES-256-GCM over the same bytes (goal: with a thumbnail, ≤ 3× that) and beside the durability
+//!   floor measured in the same run: one fsync of a file of the sealed size, one directory fsync
+//!   and one WAL commit (goal ≤ 1.3× the floor);
+//! - large video ingest throughput (goal ≥ 0.8 GB/s) and peak resident memory growth (goal ≤ 32 MiB);
+//! - peak resident memory of probe and ingest, each in a fresh child process, above that process's
+//!   idle RSS, for a 48 MP baseline JPEG, the same photo progressive (jpegtran, Debian
+//!   libjpeg-turbo-progs) and the 1 KB progressive JPEG claiming 19999×19999 (goal < 64 MiB each;
+//!   the tiny one well under 1 s). No EXIF thumbnail in either 48 MP photo, so the decode path runs.
 //!
 //! `cargo bench -p fieldseal-core --bench ingest`. Environment:
 //! `FIELDSEAL_BENCH_VIDEO_MB` (default 1024) sizes the video; `FIELDSEAL_BENCH_PHOTO_RUNS` (default 15).
@@ -128,6 +134,112 @@ fn video_run(label: &str, cx: &IngestContext<'_>, dir: &Path, mb: u64) {
     );
 }
 
+/// The durability floor for one sealed capture of `len` bytes: write + fsync one file, fsync its
+/// directory, commit one row in a WAL database with `synchronous = FULL` (as the store opens it).
+fn durability_floor(dir: &Path, len: usize, conn: &rusqlite::Connection) -> Duration {
+    use std::io::Write;
+    let bytes = vec![0x3Cu8; len];
+    let path = dir.join("bench-floor-blob");
+    let started = Instant::now();
+    let mut f = fs::File::create(&path).unwrap();
+    f.write_all(&bytes).unwrap();
+    f.sync_all().unwrap();
+    fs::File::open(dir).unwrap().sync_all().unwrap();
+    conn.execute("INSERT INTO floor (v) VALUES (?1)", [len as i64]).unwrap();
+    let elapsed = started.elapsed();
+    drop(f);
+    fs::remove_file(&path).unwrap();
+    elapsed
+}
+
+fn floor_database(dir: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(dir.join("bench-floor.sqlite")).unwrap();
+    let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).unwrap();
+    conn.pragma_update(None, "synchronous", "FULL").unwrap();
+    conn.execute("CREATE TABLE IF NOT EXISTS floor (v INTEGER)", []).unwrap();
+    conn
+}
+
+/// Runs one memory case in this process (the child): `probe` or `ingest` of `path`. Prints
+/// `idle_kib peak_kib elapsed_us` for the parent.
+fn memory_child(op: &str, path: &Path) {
+    let tmp = tempfile::tempdir().unwrap();
+    let kek = KeyFileVault::open_or_create(tmp.path().join("kek")).unwrap();
+    let store = Store::open(tmp.path().join("data"), &kek).unwrap();
+    let signer = SoftwareSigner::load_or_create(&kek, &tmp.path().join("device.key")).unwrap();
+    let guard = Recording;
+    let cx = IngestContext { store: &store, signer: &signer, guard: &guard, policy: IngestPolicy::default() };
+    let source = tmp.path().join("IMG_input.jpg");
+    fs::copy(path, &source).unwrap();
+    let _ = fs::write("/proc/self/clear_refs", "5");
+    let idle = memory_kib("VmRSS:");
+    let started = Instant::now();
+    match op {
+        "probe" => {
+            std::hint::black_box(fieldseal_core::evidence::probe::probe(&source).unwrap());
+        }
+        _ => {
+            std::hint::black_box(
+                ingest(&cx, &request(&source, EvidenceKind::Photo), &CancelToken::new(), &mut |_| {})
+                    .unwrap(),
+            );
+        }
+    }
+    let elapsed = started.elapsed();
+    println!("{idle} {} {}", memory_kib("VmHWM:"), elapsed.as_micros());
+}
+
+/// Peak RSS above idle, in a fresh child process per case so no earlier heap hides the peak.
+fn memory_cases(dir: &Path) {
+    let baseline = dir.join("IMG_48MP_baseline.jpg");
+    let spec = testmedia::PhotoSpec {
+        width: 8000,
+        height: 6000,
+        thumbnail: false,
+        quality: 85,
+        ..Default::default()
+    };
+    fs::write(&baseline, testmedia::photo(&spec)).unwrap();
+    let progressive = dir.join("IMG_48MP_progressive.jpg");
+    let made = std::process::Command::new("jpegtran")
+        .args(["-progressive", "-copy", "all", "-outfile"])
+        .arg(&progressive)
+        .arg(&baseline)
+        .status();
+    let tiny = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/media/bomb-progressive-19999.jpg");
+    let mut cases = vec![("48 MP baseline", baseline.clone())];
+    match made {
+        Ok(s) if s.success() => cases.push(("48 MP progressive", progressive)),
+        _ => println!(
+            "48 MP progressive: NOT MEASURED — jpegtran missing (apt-get install libjpeg-turbo-progs)"
+        ),
+    }
+    cases.push(("tiny progressive claiming 19999×19999", tiny));
+    for (label, path) in &cases {
+        for op in ["probe", "ingest"] {
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .env("FIELDSEAL_BENCH_MEMORY_CASE", op)
+                .env("FIELDSEAL_BENCH_MEMORY_PATH", path)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            let nums: Vec<u64> = text.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+            let [idle, peak, micros] = nums[..] else {
+                println!("{label} {op}: child failed: {}", String::from_utf8_lossy(&out.stderr));
+                continue;
+            };
+            let size = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            println!(
+                "{label} ({:.1} MB) {op}: peak RSS {:.1} MiB above idle (goal < 64); {:.1} ms{}",
+                size as f64 / 1e6,
+                peak.saturating_sub(idle) as f64 / 1024.0,
+                micros as f64 / 1000.0,
+                if label.starts_with("tiny") { " (goal well under 1000 ms)" } else { "" },
+            );
+        }
+    }
+}
+
 fn memory_kib(field: &str) -> u64 {
     let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -138,6 +250,12 @@ fn memory_kib(field: &str) -> u64 {
 }
 
 fn main() {
+    if let (Ok(op), Ok(path)) =
+        (std::env::var("FIELDSEAL_BENCH_MEMORY_CASE"), std::env::var("FIELDSEAL_BENCH_MEMORY_PATH"))
+    {
+        memory_child(&op, Path::new(&path));
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let kek = KeyFileVault::open_or_create(tmp.path().join("kek")).unwrap();
     let store = Store::open(tmp.path().join("data"), &kek).unwrap();
@@ -148,6 +266,7 @@ fn main() {
     let runs = env_num("FIELDSEAL_BENCH_PHOTO_RUNS", 15).max(3) as usize;
 
     println!("evidence ingest benchmark ({runs} photo runs)");
+    memory_cases(tmp.path());
     // Video first, in a fresh heap, so peak-RSS growth is not hidden by memory freed earlier.
     let video_mb = env_num("FIELDSEAL_BENCH_VIDEO_MB", 1024);
     video_run("disk", &cx, tmp.path(), video_mb);
@@ -164,6 +283,8 @@ fn main() {
         let mut ingest_times = Vec::new();
         let mut floor_times = Vec::new();
         let mut disk_times = Vec::new();
+        let mut durable_times = Vec::new();
+        let floor_db = floor_database(&tmp.path().join("data"));
         for _ in 0..runs {
             fs::write(&source, &bytes).unwrap();
             let started = Instant::now();
@@ -173,7 +294,11 @@ fn main() {
             assert!(out.has_thumbnail);
             floor_times.push(hash_and_encrypt(&bytes, &key));
             disk_times.push(durable_write(&tmp.path().join("data"), &bytes));
+            // The sealed blob is the plaintext plus 16 bytes per 64 KiB segment and a header.
+            let sealed_len = bytes.len() + bytes.len().div_ceil(64 << 10) * 16 + 64;
+            durable_times.push(durability_floor(&tmp.path().join("data"), sealed_len, &floor_db));
         }
+        let durable_ms = ms(median(durable_times.clone()));
         let (ingest_ms, floor_ms, disk_ms) =
             (ms(median(ingest_times)), ms(median(floor_times)), ms(median(disk_times)));
         println!(
@@ -184,6 +309,10 @@ fn main() {
             ingest_ms / floor_ms,
             if thumbnail { ", goal ≤ 3×" } else { "" },
             ingest_ms / (floor_ms + disk_ms),
+        );
+        println!(
+            "    durability floor (1 blob fsync + 1 directory fsync + 1 WAL commit) {durable_ms:.1} ms; ingest / floor {:.2}× (goal ≤ 1.3×)",
+            ingest_ms / durable_ms,
         );
     }
 
