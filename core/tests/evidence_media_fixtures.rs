@@ -225,3 +225,59 @@ fn committed_fixtures_stay_small() {
         std::fs::read_dir(media("")).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
     assert!(total < 512 * 1024, "{total} bytes of fixtures");
 }
+
+#[test]
+fn a_heic_shows_the_platform_preview_sealed_as_its_derivative() {
+    use fieldseal_core::evidence::{preview::PLATFORM_PREVIEW, view};
+    let env = Env::new();
+    let heic = env.capture_file("IMG_0001.heic", &std::fs::read(media("genuine.heic")).unwrap());
+    let original = env.ingest(&request(&heic, EvidenceKind::Photo)).unwrap();
+    assert!(!original.has_thumbnail, "the core decodes no HEVC");
+    assert!(view::thumbnail_for_viewing(&env.store, &original.evidence_id).unwrap().is_none());
+
+    // What the app does with the OS's JPEG of the sealed viewing copy.
+    let os_jpeg =
+        env.capture_file("IMG_0001_preview.jpg", &std::fs::read(media("genuine-no-exif.jpg")).unwrap());
+    let mut req = request(&os_jpeg, EvidenceKind::Photo);
+    req.parent = Some(original.evidence_id.clone());
+    req.derivation = Some(PLATFORM_PREVIEW.into());
+    let preview = env.ingest(&req).unwrap();
+    let parent = preview.manifest.parent.as_ref().unwrap();
+    assert_eq!(
+        (parent.evidence_id.as_str(), parent.sha256.as_str()),
+        (original.evidence_id.as_str(), original.manifest.sha256.as_str())
+    );
+    assert_eq!(parent.derivation, PLATFORM_PREVIEW);
+
+    let shown = view::thumbnail_for_viewing(&env.store, &original.evidence_id).unwrap().unwrap();
+    assert!(image::open(&shown.path).is_ok(), "the original's list thumbnail is the platform preview");
+    let item = view::list_for_inspection(&env.store, &original.manifest.inspection_id)
+        .unwrap()
+        .into_iter()
+        .find(|i| i.evidence_id == original.evidence_id)
+        .unwrap();
+    assert!(item.thumbnail_path.is_some());
+}
+
+#[test]
+fn a_platform_preview_is_refused_for_a_jpeg_original_or_as_a_heic() {
+    use fieldseal_core::evidence::preview::PLATFORM_PREVIEW;
+    let env = Env::new();
+    let jpeg = env.capture_file("IMG_0002.jpg", &std::fs::read(media("genuine-baseline.jpg")).unwrap());
+    let original = env.ingest(&request(&jpeg, EvidenceKind::Photo)).unwrap();
+    let again =
+        env.capture_file("IMG_0002_preview.jpg", &std::fs::read(media("genuine-no-exif.jpg")).unwrap());
+    let mut req = request(&again, EvidenceKind::Photo);
+    req.parent = Some(original.evidence_id.clone());
+    req.derivation = Some(PLATFORM_PREVIEW.into());
+    assert_eq!(env.ingest(&req).unwrap_err().explain().code, "evidence.invalid_request");
+
+    let heic = env.capture_file("IMG_0003.heic", &std::fs::read(media("genuine.heic")).unwrap());
+    let heic_original = env.ingest(&request(&heic, EvidenceKind::Photo)).unwrap();
+    let not_jpeg = env.capture_file("IMG_0003_preview.heic", &std::fs::read(media("genuine.avif")).unwrap());
+    let mut req = request(&not_jpeg, EvidenceKind::Photo);
+    req.parent = Some(heic_original.evidence_id);
+    req.derivation = Some(PLATFORM_PREVIEW.into());
+    assert_eq!(env.ingest(&req).unwrap_err().explain().code, "evidence.invalid_request");
+    assert!(not_jpeg.exists(), "a refused capture keeps its file");
+}

@@ -41,6 +41,7 @@ use super::{
     kind_accepts, location,
     manifest::{MANIFEST_TYPE, MANIFEST_VERSION},
     media::SNIFF_LEN,
+    preview,
     structure::{StructureCheck, StructureReport},
     thumbnail::{Preview, make_thumbnail_from},
     time,
@@ -258,6 +259,9 @@ pub fn ingest(
     let original_blob = blob_id(&evidence_id);
     let sealed = seal_original(cx.store, &original_blob, req, cx.policy.chunk_size, cancel, progress)?;
     blobs.ids.push(original_blob.clone());
+    if preview::is_platform_preview(req.derivation.as_deref()) {
+        preview::check_preview(sealed.media)?;
+    }
 
     cancel.check()?;
     let (exif, preview) = read_back(cx.store, &original_blob, sealed.media, sealed.size)?;
@@ -611,6 +615,9 @@ fn parent_ref(store: &Store, req: &IngestRequest, parent_id: &str, derivation: &
         return Err(EvidenceError::invalid("parent", "the original belongs to another inspection").into());
     }
     let manifest = manifest_of(&parent.envelope)?;
+    if preview::is_platform_preview(Some(derivation)) {
+        preview::check_parent(manifest.media_type)?;
+    }
     Ok(ParentRef { evidence_id: parent.id, sha256: manifest.sha256, derivation: derivation.to_owned() })
 }
 

@@ -14,6 +14,7 @@
 //! - [`gate`]: the capture guard for stored inspections.
 //! - [`verify`]: end-to-end verification of a stored item.
 //! - [`view`]: list/detail read models and decrypted viewing copies.
+//! - [`preview`]: HEIC/HEIF/AVIF previews made by the platform, sealed as derivatives.
 //! - [`probe`]: what ingest would record from a file, storing nothing (the CLI's `media probe`).
 
 mod error;
@@ -28,6 +29,7 @@ pub mod location;
 pub mod manifest;
 pub mod media;
 pub mod png;
+pub mod preview;
 pub mod probe;
 pub mod structure;
 pub mod thumbnail;

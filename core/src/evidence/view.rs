@@ -93,8 +93,34 @@ fn list_item(store: &Store, row: &StoredEvidence, manifest: &EvidenceManifest) -
         captured_at: manifest.captured.wall_clock.to_rfc3339(),
         flags: manifest.flags.clone(),
         supports_presence: manifest.supports_presence,
-        thumbnail_path: thumbnail_file(store, row, manifest)?,
+        thumbnail_path: thumbnail_or_platform_preview(store, row, manifest)?,
     })
+}
+
+/// The item's own thumbnail; for a HEIC/HEIF/AVIF original without one, the thumbnail of its
+/// platform preview (a derivative naming it as parent; docs/decisions/0005-heic-previews.md).
+fn thumbnail_or_platform_preview(
+    store: &Store,
+    row: &StoredEvidence,
+    manifest: &EvidenceManifest,
+) -> Result<Option<PathBuf>> {
+    if let Some(path) = thumbnail_file(store, row, manifest)? {
+        return Ok(Some(path));
+    }
+    if !manifest.media_type.is_heif() {
+        return Ok(None);
+    }
+    let siblings = store.read(|conn, keys| rows::list_for_inspection(conn, keys, &row.inspection_id))?;
+    for child in siblings.iter().filter(|c| c.parent_id.as_deref() == Some(row.id.as_str())) {
+        let child_manifest = manifest_of(&child.envelope)?;
+        let declared = child_manifest.parent.as_ref().map(|p| p.derivation.as_str());
+        if super::preview::is_platform_preview(declared) {
+            if let Some(path) = thumbnail_file(store, child, &child_manifest)? {
+                return Ok(Some(path));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Decrypts the original to a fresh file under `view/`, checking its hash against the manifest
@@ -111,7 +137,8 @@ pub fn open_for_viewing(store: &Store, evidence_id: &str) -> Result<ViewFile> {
 pub fn thumbnail_for_viewing(store: &Store, evidence_id: &str) -> Result<Option<ViewFile>> {
     let row = store.read(|conn, keys| rows::get(conn, keys, evidence_id))?;
     let manifest = manifest_of(&row.envelope)?;
-    Ok(thumbnail_file(store, &row, &manifest)?.map(|path| ViewFile { path, media_type: MediaType::Jpeg }))
+    let path = thumbnail_or_platform_preview(store, &row, &manifest)?;
+    Ok(path.map(|path| ViewFile { path, media_type: MediaType::Jpeg }))
 }
 
 /// Thumbnails get a stable name so list screens reuse them; a file already there is reused only
