@@ -20,6 +20,7 @@ pub mod input_file;
 mod installation;
 pub mod model;
 pub mod outbox;
+mod private_file;
 pub mod protocol;
 pub mod record;
 pub mod startup;

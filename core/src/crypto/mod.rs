@@ -13,6 +13,7 @@ mod error;
 mod keyring;
 pub mod keys;
 pub mod signer;
+mod signer_key_file;
 pub mod software_vault;
 pub mod stream;
 

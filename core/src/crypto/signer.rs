@@ -16,15 +16,9 @@
 //! exactly one valid signature encoding per signing, and nobody can make a second, different
 //! looking but valid copy of a signed envelope without the key.
 
-use std::{
-    fs,
-    io::{self, Write},
-    path::Path,
-};
-
 use ring::{
     digest,
-    rand::{SecureRandom, SystemRandom},
+    rand::SystemRandom,
     signature::{
         ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, UnparsedPublicKey,
     },
@@ -250,30 +244,6 @@ impl SoftwareSigner {
         Self::from_pkcs8(&pkcs8)
     }
 
-    /// Loads the signer whose wrapped key is at `path`, creating one there (mode 0600) when the
-    /// file does not exist. A file that does not unwrap to a key is an error and is left as it is:
-    /// replacing it would silently change the device's identity.
-    ///
-    /// The key is written to a temporary file and hard-linked into place, so a crash never leaves
-    /// a half-written key file and a concurrent creator's key is never overwritten.
-    pub fn load_or_create(vault: &dyn KeyVault, path: &Path) -> Result<Self, CryptoError> {
-        match fs::read(path) {
-            Ok(wrapped) => return Self::from_wrapped(vault, &wrapped),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(CryptoError::io(path, e)),
-        }
-        let (signer, wrapped) = Self::generate(vault)?;
-        match write_new_private_file(path, &wrapped) {
-            Ok(()) => Ok(signer),
-            // Another process created it first: use theirs, so there is one device key.
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                let wrapped = fs::read(path).map_err(|e| CryptoError::io(path, e))?;
-                Self::from_wrapped(vault, &wrapped)
-            }
-            Err(e) => Err(CryptoError::io(path, e)),
-        }
-    }
-
     /// Test-only: builds a signer from an unwrapped PKCS#8 (pinned vectors, fixtures). Real keys
     /// always come from [`SoftwareSigner::generate`] or a vault-wrapped file.
     pub fn from_pkcs8_for_tests(pkcs8: &[u8]) -> Result<Self, CryptoError> {
@@ -319,38 +289,6 @@ impl DeviceSigner for SoftwareSigner {
     }
 }
 
-/// Creates `path` with `contents`, owner-only, failing with `AlreadyExists` rather than replacing.
-fn write_new_private_file(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().ok_or_else(|| io::Error::other("key file path has no file name"))?;
-    let mut suffix = [0u8; 8];
-    SystemRandom::new().fill(&mut suffix).map_err(|_| io::Error::other("random generator failed"))?;
-    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), hex(&suffix)));
-
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let result = (|| {
-        let mut file = options.open(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        // Unlike rename, a hard link never replaces an existing file.
-        fs::hard_link(&tmp, path)
-    })();
-    let _ = fs::remove_file(&tmp);
-    result?;
-    #[cfg(unix)]
-    fs::File::open(dir)?.sync_all()?;
-    Ok(())
-}
-
 /// PKCS#8 of the published test key (see [`SoftwareSigner::fixed_for_tests`]).
 const FIXED_TEST_PKCS8: [u8; 138] = [
     0x30, 0x81, 0x87, 0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
@@ -371,7 +309,7 @@ mod tests {
     use serde::Deserialize;
 
     use super::*;
-    use crate::crypto::software_vault::{KeyFileVault, PassphraseVault};
+    use crate::crypto::software_vault::PassphraseVault;
 
     fn vault() -> PassphraseVault {
         PassphraseVault::with_iterations("测试口令", 1)
@@ -465,45 +403,6 @@ mod tests {
         // The private scalar sits at bytes 36..68 of ring's PKCS#8.
         assert!(!shown.contains(&hex(&FIXED_TEST_PKCS8[36..68])));
         assert!(!shown.contains(&hex(&FIXED_TEST_PKCS8[36..44])));
-    }
-
-    #[test]
-    fn key_file_is_created_owner_only_and_reloads_to_the_same_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let vault = KeyFileVault::open_or_create(dir.path().join("kek")).unwrap();
-        let path = dir.path().join("device.key");
-        let created = SoftwareSigner::load_or_create(&vault, &path).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        }
-        let reloaded = SoftwareSigner::load_or_create(&vault, &path).unwrap();
-        assert_eq!(reloaded.key_id(), created.key_id());
-        let sig = fixed(&reloaded.sign(b"x").unwrap());
-        verify_es256(&created.public_key().unwrap(), b"x", &sig).unwrap();
-        // Only the key file and the vault's KEK remain: no temporary files left behind.
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
-        // The file holds the wrapped key only, never the plain PKCS#8.
-        let on_disk = fs::read(&path).unwrap();
-        assert!(SoftwareSigner::from_pkcs8_for_tests(&on_disk).is_err());
-    }
-
-    #[test]
-    fn corrupt_or_foreign_key_file_is_an_error_and_never_replaced() {
-        let dir = tempfile::tempdir().unwrap();
-        let vault = KeyFileVault::open_or_create(dir.path().join("kek")).unwrap();
-        let path = dir.path().join("device.key");
-        fs::write(&path, b"not a wrapped key").unwrap();
-        assert!(SoftwareSigner::load_or_create(&vault, &path).is_err());
-        assert_eq!(fs::read(&path).unwrap(), b"not a wrapped key");
-
-        let other = KeyFileVault::open_or_create(dir.path().join("other-kek")).unwrap();
-        let foreign = dir.path().join("foreign.key");
-        SoftwareSigner::load_or_create(&other, &foreign).unwrap();
-        let before = fs::read(&foreign).unwrap();
-        assert!(matches!(SoftwareSigner::load_or_create(&vault, &foreign), Err(CryptoError::WrongKey)));
-        assert_eq!(fs::read(&foreign).unwrap(), before);
     }
 
     #[test]

@@ -9,7 +9,6 @@
 
 use std::{
     fs,
-    io::Write,
     num::NonZeroU32,
     path::{Path, PathBuf},
 };
@@ -22,6 +21,7 @@ use ring::{
 use zeroize::Zeroizing;
 
 use super::{CryptoError, KeyVault, keys::KEY_LEN};
+use crate::private_file;
 
 const MAGIC: &[u8; 4] = b"FSKV";
 const KIND_KEY_FILE: u8 = 1;
@@ -59,20 +59,17 @@ impl KeyFileVault {
         }
     }
 
+    /// Written through [`private_file::write_new`], so the key file appears whole or not at all: a
+    /// crash while creating it can no longer leave a short file that every later open refuses.
     fn create(path: &Path) -> Result<Self, CryptoError> {
         let mut kek = Zeroizing::new([0u8; KEY_LEN]);
         SystemRandom::new().fill(kek.as_mut()).map_err(|_| CryptoError::Random)?;
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
+        match private_file::write_new(path, kek.as_ref()) {
+            Ok(()) => Ok(Self { kek, path: path.to_owned() }),
+            // Another process created it first: use theirs, so there is one wrapping key.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Self::open_or_create(path),
+            Err(e) => Err(CryptoError::io(path, e)),
         }
-        let mut file = options.open(path).map_err(|e| CryptoError::io(path, e))?;
-        file.write_all(kek.as_ref()).map_err(|e| CryptoError::io(path, e))?;
-        file.sync_all().map_err(|e| CryptoError::io(path, e))?;
-        Ok(Self { kek, path: path.to_owned() })
     }
 }
 
@@ -231,6 +228,19 @@ mod tests {
             PassphraseVault::with_iterations("错误口令", 10).unwrap_key(&wrapped),
             Err(CryptoError::WrongKey)
         ));
+    }
+
+    #[test]
+    fn a_crash_while_creating_the_key_file_leaves_no_short_file_and_the_next_open_creates_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kek");
+        assert!(crate::private_file::tests::crashing(|| KeyFileVault::open_or_create(&path)).is_err());
+        assert!(!path.exists(), "the crash left a key file that every later open would refuse");
+        let vault = KeyFileVault::open_or_create(&path).unwrap();
+        assert_eq!(fs::read(&path).unwrap().len(), KEY_LEN);
+        let wrapped = vault.wrap_key(b"data key").unwrap();
+        let again = KeyFileVault::open_or_create(&path).unwrap();
+        assert_eq!(again.unwrap_key(&wrapped).unwrap().as_slice(), b"data key");
     }
 
     #[test]

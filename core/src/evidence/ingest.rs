@@ -16,33 +16,33 @@
 //!
 //! Any failure or cancellation before step 5 commits removes the blobs written so far and leaves
 //! the source untouched, so the app can retry. A crash between 2 and 5 leaves a blob no row names;
-//! [`sweep_orphan_blobs`] removes those when the store opens.
+//! [`super::sweep_orphan_blobs`] removes those when the store opens.
+//!
+//! The request ([`super::request`]), the capture gate ([`super::gate`]), the cancel token
+//! ([`super::cancel`]) and the orphan sweep ([`super::sweep`]) live beside this file; this one is
+//! the pipeline.
 
 use std::{
     fs::File,
     io::{self, BufReader, Read},
-    path::{Path, PathBuf},
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-        mpsc,
-    },
+    path::Path,
+    sync::{Arc, mpsc},
 };
 
-use chrono::{DateTime, Utc};
 use ring::digest;
-use rusqlite::{Connection, Transaction};
+use rusqlite::Connection;
 use serde_json::json;
 
 use super::{
-    CaptureClock, CaptureFlag, EvidenceError, EvidenceKind, EvidenceManifest, ExifData, LocationFix,
-    LocationPolicy, MediaType, ParentRef, Site, TimePolicy,
+    CancelToken, CaptureFlag, CaptureGate, CaptureGuard, EvidenceError, EvidenceKind, EvidenceManifest,
+    ExifData, IngestRequest, LocationPolicy, MediaType, ParentRef, TimePolicy,
     exif::read_exif_from,
     kind_accepts, location,
     manifest::{MANIFEST_TYPE, MANIFEST_VERSION},
     media::SNIFF_LEN,
     preview,
     structure::{StructureCheck, StructureReport},
+    sweep::{THUMBNAIL_SUFFIX, blob_id},
     thumbnail::{Preview, make_thumbnail_from},
     time,
 };
@@ -55,7 +55,6 @@ use crate::{
         stream::{StreamDecryptor, StreamEncryptor},
     },
     id::new_id,
-    model::{Inspection, state::InspectionState},
     outbox::{self, OutboxKind},
     protocol::SignedEnvelope,
     store::{
@@ -69,108 +68,6 @@ use crate::{
 pub const CHUNK_SIZE: usize = 256 * 1024;
 /// Chunks queued for the hashing thread.
 const PIPELINE_DEPTH: usize = 4;
-/// Vault blob ids of evidence: `ev_<id>` for the original, `ev_<id>_thumb` for its thumbnail. The
-/// prefix lets the orphan sweep touch evidence blobs only.
-const BLOB_PREFIX: &str = "ev_";
-const THUMBNAIL_SUFFIX: &str = "_thumb";
-
-pub(crate) fn blob_id(evidence_id: &str) -> String {
-    format!("{BLOB_PREFIX}{evidence_id}")
-}
-
-/// A capture to seal, as the platform hands it over.
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
-pub struct IngestRequest {
-    /// A file the camera or recorder wrote to app-private storage. Removed after sealing.
-    pub source_path: PathBuf,
-    pub inspection_id: String,
-    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
-    pub item_id: Option<String>,
-    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
-    pub finding_id: Option<String>,
-    pub kind: EvidenceKind,
-    /// 执法人员 id of the inspector making the capture.
-    pub operator: String,
-    pub location: Option<LocationFix>,
-    pub clock: CaptureClock,
-    /// For a derivative: the evidence id of the original.
-    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
-    pub parent: Option<String>,
-    /// For a derivative: how it was made (`redacted`, `watermarked`). Required with `parent`.
-    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
-    pub derivation: Option<String>,
-    pub app_version: String,
-}
-
-impl IngestRequest {
-    fn validate(&self) -> std::result::Result<(), EvidenceError> {
-        for (field, value) in [("inspection_id", &self.inspection_id), ("operator", &self.operator)] {
-            if value.trim().is_empty() {
-                return Err(EvidenceError::invalid(field, "must not be empty"));
-            }
-        }
-        if let Some(fix) = &self.location {
-            fix.validate()?;
-        }
-        self.clock.validate()?;
-        match (&self.parent, &self.derivation) {
-            (Some(_), None) => {
-                Err(EvidenceError::invalid("derivation", "a derivative must say how it was made"))
-            }
-            (None, Some(_)) => Err(EvidenceError::invalid("parent", "a derivation needs the original's id")),
-            (Some(_), Some(d)) if d.trim().is_empty() || d.chars().count() > 64 => {
-                Err(EvidenceError::invalid("derivation", "1 to 64 characters"))
-            }
-            _ => Ok(()),
-        }
-    }
-}
-
-/// What ingest must know about the inspection, read inside the sealing transaction.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CaptureGate {
-    pub state: InspectionState,
-    /// The enterprise's registered site, when the register has one.
-    pub site: Option<Site>,
-    /// 离场 — when the inspectors checked out, if they did.
-    pub checked_out_at: Option<DateTime<Utc>>,
-}
-
-impl CaptureGate {
-    /// The gate for a stored inspection: its state, its enterprise's registered site (when the
-    /// register gives a usable one) and its check-out time.
-    pub fn of(inspection: &Inspection) -> Self {
-        let site = inspection.enterprise().map(|e| &e.site).filter(|s| s.problem().is_none()).cloned();
-        CaptureGate {
-            state: inspection.state(),
-            site,
-            checked_out_at: inspection.check_out().map(|c| c.at.with_timezone(&Utc)),
-        }
-    }
-
-    /// Only an inspection on site or recording takes captures.
-    pub fn require_capturing(&self) -> std::result::Result<(), EvidenceError> {
-        match self.state {
-            InspectionState::OnSite | InspectionState::Recording => Ok(()),
-            other => Err(EvidenceError::NotCapturing { state: other.code().to_string() }),
-        }
-    }
-}
-
-/// Where ingest learns the state and site of an inspection. The app's implementation reads the
-/// stored inspection; tests and tools may supply their own.
-pub trait CaptureGuard: Send + Sync {
-    fn capture_gate(&self, conn: &Connection, keys: &Keyring, inspection_id: &str) -> Result<CaptureGate>;
-
-    /// Called inside the sealing transaction after the evidence row is written, so the inspection
-    /// can count the new item (checklist evidence rules) atomically with it. An error rolls the
-    /// whole capture back.
-    fn on_sealed(&self, _tx: &Transaction<'_>, _keys: &Keyring, _sealed: &EvidenceManifest) -> Result<()> {
-        Ok(())
-    }
-}
-
 /// Tunable thresholds for flags, and the streaming granularity.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct IngestPolicy {
@@ -182,28 +79,6 @@ pub struct IngestPolicy {
 impl Default for IngestPolicy {
     fn default() -> Self {
         Self { location: LocationPolicy::default(), time: TimePolicy::default(), chunk_size: CHUNK_SIZE }
-    }
-}
-
-/// Cancels an ingest from another thread. Checked before every chunk and before each commit.
-#[derive(Debug, Clone, Default)]
-pub struct CancelToken(Arc<AtomicBool>);
-
-impl CancelToken {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-
-    fn check(&self) -> std::result::Result<(), EvidenceError> {
-        if self.is_cancelled() { Err(EvidenceError::Cancelled) } else { Ok(()) }
     }
 }
 
@@ -353,20 +228,6 @@ pub fn ingest(
     drop(blobs);
     let source_removed = remove_source(&req.source_path, &sealed.identity);
     Ok(IngestOutcome { source_removed, ..outcome })
-}
-
-/// Removes vault blobs that no evidence row names: left by a crash between blob commit and row
-/// commit. Call once when the store opens, before any ingest can be running.
-pub fn sweep_orphan_blobs(store: &Store) -> Result<Vec<String>> {
-    let referenced = store.read(|conn, _| rows::referenced_blob_ids(conn))?;
-    let mut removed = Vec::new();
-    for id in store.vault().blob_ids()? {
-        if id.starts_with(BLOB_PREFIX) && !referenced.contains(&id) {
-            store.vault().remove(&id)?;
-            removed.push(id);
-        }
-    }
-    Ok(removed)
 }
 
 /// Identity of the source file as opened, so removal never hits a file put there since.

@@ -10,13 +10,16 @@
 //! - [`thumbnail`]: the oriented preview.
 //! - [`flags`]: the flags recorded with a capture.
 //! - [`manifest`]: the signed evidence manifest.
-//! - [`ingest`]: the sealing pipeline.
-//! - [`gate`]: the capture guard for stored inspections.
+//! - [`request`]: the capture request and its checks.
+//! - [`ingest`]: the sealing pipeline; [`cancel`]: its cancel token.
+//! - [`gate`]: what ingest asks about the inspection, and the guard for stored inspections.
+//! - [`sweep`]: removing blobs of captures that never committed.
 //! - [`verify`]: end-to-end verification of a stored item.
 //! - [`view`]: list/detail read models and decrypted viewing copies.
 //! - [`preview`]: HEIC/HEIF/AVIF previews made by the platform, sealed as derivatives.
 //! - [`probe`]: what ingest would record from a file, storing nothing (the CLI's `media probe`).
 
+pub mod cancel;
 mod error;
 pub mod exif;
 pub mod flags;
@@ -31,24 +34,26 @@ pub mod media;
 pub mod png;
 pub mod preview;
 pub mod probe;
+pub mod request;
 pub mod structure;
+pub mod sweep;
 pub mod thumbnail;
 pub mod time;
 pub mod verify;
 pub mod view;
 
 pub use crate::checklist::EvidenceKind;
+pub use cancel::CancelToken;
 pub use error::EvidenceError;
 pub use exif::{ExifData, ExifGps, ExifSummary};
 pub use flags::{CaptureFlag, FlagMessage};
-pub use gate::StoredInspectionGuard;
-pub use ingest::{
-    CancelToken, CaptureGate, CaptureGuard, IngestContext, IngestOutcome, IngestPolicy, IngestProgress,
-    IngestRequest, ingest, sweep_orphan_blobs,
-};
+pub use gate::{CaptureGate, CaptureGuard, StoredInspectionGuard};
+pub use ingest::{IngestContext, IngestOutcome, IngestPolicy, IngestProgress, ingest};
 pub use location::{GeoPoint, LocationAssessment, LocationFix, LocationPolicy, Site};
 pub use manifest::{EvidenceManifest, ParentRef};
 pub use media::{MediaType, kind_accepts};
+pub use request::IngestRequest;
+pub use sweep::sweep_orphan_blobs;
 pub use time::{CaptureClock, TimePolicy};
 pub use verify::{VerifiedEvidence, verify_item};
 pub use view::{EvidenceDetail, EvidenceListItem, ViewFile};

@@ -5,8 +5,7 @@
 //! [`clear_views`] (at app start, and whenever the app leaves the foreground) deletes them all.
 
 use std::{
-    fs::{self, File, OpenOptions},
-    io::Write,
+    fs,
     path::{Path, PathBuf},
 };
 
@@ -18,6 +17,7 @@ use crate::{
     Result,
     crypto::{column::hex, stream::StreamDecryptor},
     id::new_id,
+    private_file::{Existing, OwnerOnlyFile},
     store::{Store, evidence as rows, evidence::StoredEvidence},
 };
 
@@ -128,8 +128,8 @@ fn thumbnail_or_platform_preview(
 pub fn open_for_viewing(store: &Store, evidence_id: &str) -> Result<ViewFile> {
     let row = store.read(|conn, keys| rows::get(conn, keys, evidence_id))?;
     let manifest = manifest_of(&row.envelope)?;
-    let name = format!("{}.{}", new_id()?, extension(manifest.media_type));
-    let path = decrypt_checked(store, &row.blob_id, &name, &manifest.sha256)?;
+    let path = view_dir(store).join(format!("{}.{}", new_id()?, extension(manifest.media_type)));
+    decrypt_checked(store, &row.blob_id, &path, Existing::Keep, &manifest.sha256)?;
     Ok(ViewFile { path, media_type: manifest.media_type })
 }
 
@@ -152,15 +152,12 @@ fn thumbnail_file(
         return Ok(None);
     };
     let path = view_dir(store).join(format!("thumb_{}.jpg", row.id));
-    if let Ok(existing) = fs::read(&path) {
-        if &hex(ring::digest::digest(&ring::digest::SHA256, &existing).as_ref()) == sha {
-            return Ok(Some(path));
-        }
-        fs::remove_file(&path).map_err(|e| EvidenceError::storage(&path, e))?;
+    if let Ok(existing) = fs::read(&path)
+        && &hex(ring::digest::digest(&ring::digest::SHA256, &existing).as_ref()) == sha
+    {
+        return Ok(Some(path));
     }
-    let name = format!("{}.jpg.part", new_id()?);
-    let part = decrypt_checked(store, blob, &name, sha)?;
-    fs::rename(&part, &path).map_err(|e| EvidenceError::storage(&path, e))?;
+    decrypt_checked(store, blob, &path, Existing::Replace, sha)?;
     Ok(Some(path))
 }
 
@@ -199,40 +196,28 @@ fn view_dir(store: &Store) -> PathBuf {
     store.dir().join(VIEW_DIR)
 }
 
-fn decrypt_checked(store: &Store, blob_id: &str, name: &str, expected_sha256: &str) -> Result<PathBuf> {
+/// Decrypts a blob to `path` through the owner-only writer: the copy appears under its name only
+/// once every byte decrypted and hashed to `expected_sha256`; a blob that fails leaves nothing.
+fn decrypt_checked(
+    store: &Store,
+    blob_id: &str,
+    path: &Path,
+    existing: Existing,
+    expected_sha256: &str,
+) -> Result<()> {
     let dir = view_dir(store);
     fs::create_dir_all(&dir).map_err(|e| EvidenceError::storage(&dir, e))?;
-    let path = dir.join(name);
-    let result = (|| -> Result<()> {
-        let file = store.vault().open_blob(blob_id)?;
-        let mut decryptor = StreamDecryptor::open(&store.keys().stream, file)?;
-        let out = private_file(&path).map_err(|e| EvidenceError::storage(&path, e))?;
-        let mut writer = verify::HashingWriter::new(std::io::BufWriter::with_capacity(256 * 1024, out));
-        decryptor.decrypt_to(&mut writer)?;
-        let (mut out, sha) = writer.finish();
-        out.flush().map_err(|e| EvidenceError::storage(&path, e))?;
-        if sha != expected_sha256 {
-            return Err(EvidenceError::verification("content hash").into());
-        }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&path);
-        return Err(e);
+    let file = store.vault().open_blob(blob_id)?;
+    let mut decryptor = StreamDecryptor::open(&store.keys().stream, file)?;
+    let out = OwnerOnlyFile::create(path).map_err(|e| EvidenceError::storage(path, e))?;
+    let mut writer = verify::HashingWriter::new(std::io::BufWriter::with_capacity(256 * 1024, out));
+    decryptor.decrypt_to(&mut writer)?;
+    let (out, sha) = writer.finish();
+    let out = out.into_inner().map_err(|e| EvidenceError::storage(path, e.into_error()))?;
+    if sha != expected_sha256 {
+        return Err(EvidenceError::verification("content hash").into());
     }
-    Ok(path)
-}
-
-/// A new file readable by this app only.
-fn private_file(path: &Path) -> std::io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)
+    out.commit(existing).map_err(|e| EvidenceError::storage(path, e).into())
 }
 
 fn extension(media: MediaType) -> &'static str {
