@@ -20,6 +20,10 @@ pub enum StoreError {
     VaultIo { path: PathBuf, source: std::io::Error },
     #[error("stored {what} is corrupt: {reason}")]
     Corrupt { what: String, reason: String },
+    /// The database holds data (or the vault holds blobs) but no data-key row: a new key would
+    /// make everything stored unreadable and let a partial restore pass as a fresh installation.
+    #[error("the store holds data ({found}) but its keyring row is missing")]
+    KeyringMissing { found: String },
 }
 
 impl StoreError {
@@ -114,6 +118,12 @@ impl Explain for StoreError {
                     "Reading or writing the vault file {} failed. Check free space and retry.",
                     path.display()
                 ),
+            ),
+            StoreError::KeyringMissing { .. } => Explained::new(
+                "store.keyring_missing",
+                ErrorClass::Integrity { what: "keyring".into() },
+                "本机数据库已有数据，但缺少其密钥记录，因此未打开，也未改动任何数据（若生成新密钥，已有证据将无法读取）。请勿清除应用数据，联系管理员从备份恢复。",
+                "The local database holds data but its key record is missing, so it was not opened and nothing was changed (a new key would make the stored evidence unreadable). Do not clear the app's data; contact your administrator to restore it from a backup.",
             ),
             // `reason` is a parser's text about decrypted data: the log gets it, the message does not.
             StoreError::Corrupt { what, .. } => Explained::new(

@@ -30,7 +30,7 @@ pub(super) fn open_database(
     let tx = writer
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(StoreError::sql("begin keyring transaction"))?;
-    let keys = Keyring::load_or_create(&tx, key_vault)?;
+    let keys = Keyring::load_or_create(&tx, key_vault, vault_has_blobs(dir))?;
     tx.commit().map_err(StoreError::sql("commit keyring"))?;
 
     let reader = Connection::open_with_flags(
@@ -66,6 +66,11 @@ fn opening_failed(path: &Path, e: StoreError) -> StoreError {
         StoreError::Sql { source, .. } => StoreError::Open { path: path.to_owned(), source },
         other => other,
     }
+}
+
+/// Whether the vault beside the database holds any committed blob (before the vault is opened).
+fn vault_has_blobs(dir: &Path) -> bool {
+    fs::read_dir(dir.join("vault").join("blobs")).is_ok_and(|mut entries| entries.next().is_some())
 }
 
 /// Creates the database file owner-only before SQLite sees it (SQLite would create it 0644, and
@@ -140,6 +145,49 @@ mod tests {
         let err = Store::open(&data, &vault(tmp.path(), "other")).unwrap_err();
         assert!(matches!(err, Error::Crypto(CryptoError::WrongKey)), "{err:?}");
         assert_eq!(fs::read(data.join(DATABASE_FILE)).unwrap(), before);
+    }
+
+    #[test]
+    fn a_populated_store_without_its_keyring_row_does_not_open_and_is_left_unchanged() {
+        // Finding 6 of issue #10: deleting the keyring row made the next open create a new data
+        // key over a database full of data sealed with the old one.
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let kek = vault(tmp.path(), "kek");
+        {
+            let store = Store::open(&data, &kek).unwrap();
+            store
+                .write(|tx, keys| crate::store::notes::add(tx, keys, None, "现场", "记录").map(|_| ()))
+                .unwrap();
+        }
+        {
+            let conn = Connection::open(data.join(DATABASE_FILE)).unwrap();
+            assert_eq!(conn.execute("DELETE FROM keyring", []).unwrap(), 1);
+        }
+        let before = fs::read(data.join(DATABASE_FILE)).unwrap();
+        let err = Store::open(&data, &kek).unwrap_err();
+        assert!(matches!(err, Error::Store(StoreError::KeyringMissing { .. })), "{err:?}");
+        assert_eq!(err.explain().code, "store.keyring_missing");
+        assert_eq!(fs::read(data.join(DATABASE_FILE)).unwrap(), before, "the database was changed");
+    }
+
+    #[test]
+    fn an_empty_database_beside_a_vault_with_blobs_does_not_get_a_new_key() {
+        use std::io::Write;
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let kek = vault(tmp.path(), "kek");
+        {
+            let store = Store::open(&data, &kek).unwrap();
+            let mut blob = store.vault().begin("ev_1").unwrap();
+            blob.write_all(b"sealed").unwrap();
+            blob.commit().unwrap();
+        }
+        for name in ["", "-wal", "-shm"] {
+            let _ = fs::remove_file(data.join(format!("{DATABASE_FILE}{name}")));
+        }
+        let err = Store::open(&data, &kek).unwrap_err();
+        assert!(matches!(err, Error::Store(StoreError::KeyringMissing { .. })), "{err:?}");
     }
 
     #[test]
