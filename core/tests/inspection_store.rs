@@ -241,3 +241,32 @@ fn modify_inspection_is_one_atomic_step_through_the_store() {
     );
     assert_eq!(before, 5, "created, approved, scheduled, inspectors assigned, ready offline");
 }
+
+#[test]
+fn one_corrupt_inspection_row_is_skipped_and_reported_and_the_others_still_list() {
+    // Finding 6 of issue #10: one damaged row made the whole task list fail.
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    for id in ["insp-A", "insp-B", "insp-C"] {
+        s.write(|tx, keys| {
+            db::create_inspection(tx, keys, id, task("ent-thermal", "tpl.thermal-power.permit"), t("08:00"))
+                .map(|_| ())
+        })
+        .unwrap();
+    }
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("fieldseal.db")).unwrap();
+        let changed = conn
+            .execute("UPDATE inspections SET body_enc = substr(body_enc, 1, 40) WHERE id = 'insp-B'", [])
+            .unwrap();
+        assert_eq!(changed, 1);
+    }
+    let s = store(dir.path());
+    let listed = s.read(db::list_inspections).unwrap();
+    let ids: Vec<&str> = listed.items.iter().map(|i| i.id()).collect();
+    assert_eq!(ids, ["insp-A", "insp-C"]);
+    assert_eq!(listed.unreadable.len(), 1);
+    assert_eq!(listed.unreadable[0].id, "insp-B");
+    assert!(listed.unreadable[0].code.starts_with("crypto."), "{:?}", listed.unreadable[0]);
+    assert_eq!(s.read(db::task_rows).unwrap().len(), 2);
+}

@@ -440,8 +440,26 @@ pub fn load_inspection(conn: &Connection, keys: &Keyring, id: &str) -> Result<In
     open(keys, &body_context(id), &sealed)
 }
 
-/// Every stored inspection, soonest planned first.
-pub fn list_inspections(conn: &Connection, keys: &Keyring) -> Result<Vec<Inspection>> {
+/// A list read from sealed rows: what opened, and the rows that did not.
+///
+/// One row that fails to open (its ciphertext damaged, or written under another key) must not
+/// hide every other inspection from the inspector: it is left out of `items` and named in
+/// `unreadable`, so the screen can still work and the failure is reported, not swallowed.
+#[derive(Debug)]
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    pub unreadable: Vec<UnreadableRow>,
+}
+
+/// A stored row that could not be read: its id and the stable code of why (no content).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableRow {
+    pub id: String,
+    pub code: &'static str,
+}
+
+/// Every stored inspection, soonest planned first; rows that do not open are reported apart.
+pub fn list_inspections(conn: &Connection, keys: &Keyring) -> Result<Listed<Inspection>> {
     let mut stmt = conn
         .prepare("SELECT id, body_enc FROM inspections ORDER BY planned_date, id")
         .map_err(StoreError::sql("list inspections"))?;
@@ -450,10 +468,18 @@ pub fn list_inspections(conn: &Connection, keys: &Keyring) -> Result<Vec<Inspect
         .map_err(StoreError::sql("list inspections"))?
         .collect::<Result<Vec<_>, _>>()
         .map_err(StoreError::sql("list inspections"))?;
-    rows.iter().map(|(id, sealed)| open(keys, &body_context(id), sealed)).collect()
+    let mut listed = Listed { items: Vec::with_capacity(rows.len()), unreadable: Vec::new() };
+    for (id, sealed) in rows {
+        match open(keys, &body_context(&id), &sealed) {
+            Ok(inspection) => listed.items.push(inspection),
+            Err(e) => listed.unreadable.push(UnreadableRow { code: e.explain().code, id }),
+        }
+    }
+    Ok(listed)
 }
 
 /// The task list read model.
+/// Rows that do not open are left out (see [`Listed`]); [`list_inspections`] names them.
 pub fn task_rows(conn: &Connection, keys: &Keyring) -> Result<Vec<TaskRow>> {
-    Ok(task_list(&list_inspections(conn, keys)?))
+    Ok(task_list(&list_inspections(conn, keys)?.items))
 }
