@@ -704,6 +704,16 @@ mod tests {
     }
 
     #[test]
+    fn a_box_smaller_than_its_header_before_the_media_is_corrupt_not_truncated() {
+        let mut file = bx(b"ftyp", b"heic\0\0\0\0mif1heic");
+        file.extend_from_slice(b"\x00\x00\x00\x03meta");
+        file.extend_from_slice(&[0u8; 64]);
+        assert!(matches!(check(BmffKind::Heif, &file, 16), Err(EvidenceError::Corrupt { .. })));
+        // And a HEIF that does not start with its file type box is not HEIF.
+        assert!(matches!(check(BmffKind::Heif, &heic(10)[24..], 16), Err(EvidenceError::Corrupt { .. })));
+    }
+
+    #[test]
     fn iso6709_with_and_without_altitude() {
         assert_eq!(
             parse_iso6709(b"+30.2741+120.1551+012.500/"),
