@@ -6,7 +6,8 @@
 # `NAME: N passed, M failed`. A stage that exits non-zero counts at least one failure, and a stage
 # that prints no such line counts as one failed test, so a crash can never read as a pass.
 #
-# Before the stages, `scripts/services.sh` is sourced: it installs and starts the servers that tests
+# Before the stages, `scripts/test-tools.sh` installs the Debian tools tests use (once per machine),
+# and `scripts/services.sh` is sourced: it installs and starts the servers that tests
 # need (PostgreSQL, an S3-compatible server on 127.0.0.1) and exports how to reach them.
 #
 # The last line is `all: N passed, M failed`; the exit status is non-zero when anything failed.
@@ -16,6 +17,10 @@ cd "$(dirname "$0")/.."
 
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
+
+if ! source scripts/test-tools.sh; then
+    echo "tools: a Debian package the tests need did not install; the tests that need it will fail"
+fi
 
 services_failed=0
 if [ -f scripts/services.sh ]; then
