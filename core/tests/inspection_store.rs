@@ -270,3 +270,31 @@ fn one_corrupt_inspection_row_is_skipped_and_reported_and_the_others_still_list(
     assert!(listed.unreadable[0].code.starts_with("crypto."), "{:?}", listed.unreadable[0]);
     assert_eq!(s.read(db::task_rows).unwrap().len(), 2);
 }
+
+#[test]
+fn a_superseded_inspection_body_does_not_linger_in_the_database_or_its_wal() {
+    // Finding 3 of issue #10: an older ciphertext of an inspection body was still in the -wal
+    // file, and putting it back rolled the inspection back.
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    s.write(|tx, keys| {
+        db::create_inspection(tx, keys, "insp-W", task("ent-thermal", "tpl.thermal-power.permit"), t("08:00"))
+            .map(|_| ())
+    })
+    .unwrap();
+    let old_body: Vec<u8> = s
+        .read(|c, _| Ok(c.query_row("SELECT body_enc FROM inspections", [], |r| r.get(0)).unwrap()))
+        .unwrap();
+    s.write(|tx, keys| {
+        db::modify_inspection(tx, keys, "insp-W", |i| i.approve("科长", t("08:01"))).map(|_| ())
+    })
+    .unwrap();
+    let new_body: Vec<u8> = s
+        .read(|c, _| Ok(c.query_row("SELECT body_enc FROM inspections", [], |r| r.get(0)).unwrap()))
+        .unwrap();
+    assert_ne!(old_body, new_body);
+    let on_disk = database_bytes(dir.path());
+    let find = |needle: &[u8]| on_disk.windows(needle.len()).any(|w| w == needle);
+    assert!(find(&new_body[..32]), "the test must see the current body on disk");
+    assert!(!find(&old_body[..32]), "the superseded body is still on disk");
+}

@@ -67,6 +67,12 @@ impl Store {
             .map_err(StoreError::sql("begin transaction"))?;
         let value = f(&tx, &self.keys)?;
         tx.commit().map_err(StoreError::sql("commit"))?;
+        // Superseded ciphertexts (an inspection body before its last change) must not linger in
+        // the `-wal` file, where putting one back rolled an inspection back. Copying the WAL into
+        // the database (whose freed pages `secure_delete` zeroes) and truncating it removes them.
+        // The commit already stands; a checkpoint that cannot run now (a reader holds the WAL)
+        // runs after a later write.
+        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
         Ok(value)
     }
 

@@ -56,6 +56,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Overwrite deleted content with zeros, so an old ciphertext of a changed row is not left in a
+    // free page of the database file.
+    conn.pragma_update(None, "secure_delete", true)?;
     Ok(())
 }
 
