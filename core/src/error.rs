@@ -5,6 +5,7 @@
 //! others import without importing this one), and [`FieldsealError`] is what leaves the core.
 
 use crate::{
+    bundle::BundleError,
     checklist::ChecklistError,
     crypto::CryptoError,
     evidence::EvidenceError,
@@ -33,6 +34,8 @@ pub enum Error {
     Evidence(#[from] EvidenceError),
     #[error(transparent)]
     Record(#[from] RecordError),
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
 }
 
 impl Explain for Error {
@@ -45,6 +48,7 @@ impl Explain for Error {
             Error::Checklist(e) => e.explain(),
             Error::Evidence(e) => e.explain(),
             Error::Record(e) => e.explain(),
+            Error::Bundle(e) => e.explain(),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! `event`, `vocabulary`); see `../shared/DESIGN.md` §2 for the map. Types that cross to Kotlin
 //! and Swift derive their UniFFI traits only with the `uniffi` feature.
 
+pub mod bundle;
 pub mod checklist;
 pub mod crypto;
 pub mod error;
@@ -27,6 +28,7 @@ pub mod startup;
 pub mod store;
 pub mod trail;
 mod vocabulary;
+pub mod verify;
 
 pub use checklist::{AnswerValue, ChoiceOption, EvidenceKind, Method, ResultCode};
 pub use error::{Error, Result};

@@ -3,107 +3,23 @@
 //! amended — and every rule of DOMAIN.md requirements 5 to 7 refused precisely when broken.
 
 mod inspection_support;
+mod record_support;
 mod support;
 
 use fieldseal_core::{
     Error,
-    crypto::{DeviceSigner, signer::SoftwareSigner},
-    evidence::{CancelToken, EvidenceKind, IngestContext, IngestPolicy, StoredInspectionGuard, ingest},
+    crypto::DeviceSigner,
     model::InspectionState,
     record::{
-        AddendumRequest, BuildRequest, PartyStatement, RecordError, RefuseRequest, RevisionRequest,
-        SignRequest, SignerRole, Strokes, WitnessInput, persist,
-        service::{self, RecordView},
+        AddendumRequest, PartyStatement, RecordError, RefuseRequest, RevisionRequest, SignRequest,
+        SignerRole, Strokes, WitnessInput, persist, service,
         statements::{self, Binding},
     },
-    store::{Store, StoreError, inspections as db},
+    store::{StoreError, inspections as db},
 };
 use inspection_support::*;
-use support::{harness, testmedia};
-
-struct Visit {
-    dir: tempfile::TempDir,
-    store: Store,
-    signer: SoftwareSigner,
-    inspection_id: String,
-}
-
-/// A stored thermal-plant inspection with two sealed photos, submitted for signature.
-fn visit() -> Visit {
-    let dir = tempfile::tempdir().unwrap();
-    let store = harness::open_store(dir.path());
-    let signer =
-        SoftwareSigner::load_or_create(&harness::key_vault(dir.path()), &dir.path().join("device.key"))
-            .unwrap();
-    let mut i = recording();
-    fill_header(&mut i);
-    answer_all_passing(&mut i);
-    let id = i.id().to_owned();
-    store.write(|tx, keys| db::save_inspection(tx, keys, &i, &[])).unwrap();
-    let cx = IngestContext {
-        store: &store,
-        signer: &signer,
-        guard: &StoredInspectionGuard,
-        policy: IngestPolicy::default(),
-    };
-    for n in 0..2 {
-        let path = dir.path().join(format!("IMG_{n}.jpg"));
-        std::fs::write(&path, testmedia::photo_by(n)).unwrap();
-        let mut req = harness::request(&path, EvidenceKind::Photo);
-        req.inspection_id = id.clone();
-        req.item_id = None;
-        req.operator = "insp-001".into();
-        ingest(&cx, &req, &CancelToken::new(), &mut |_| {}).unwrap();
-    }
-    store
-        .write(|tx, keys| db::modify_inspection(tx, keys, &id, |i| i.submit_for_signature(t("10:30"))))
-        .unwrap();
-    Visit { dir, store, signer, inspection_id: id }
-}
-
-fn build(v: &Visit) -> RecordView {
-    service::build(
-        &v.store,
-        &v.inspection_id,
-        BuildRequest {
-            party_statement: PartyStatement::confirmed(),
-            rights_explained: true,
-            back_fill_reason: None,
-            at: t("10:35"),
-        },
-    )
-    .unwrap()
-}
-
-fn sign_as(
-    v: &Visit,
-    r: &RecordView,
-    role: SignerRole,
-    inspector: Option<&str>,
-    seed: u32,
-) -> fieldseal_core::Result<()> {
-    service::sign(
-        &v.store,
-        &v.signer,
-        &SignRequest {
-            record_id: r.record_id.clone(),
-            shown_document_hash: r.document_hash.clone(),
-            role,
-            inspector_id: inspector.map(str::to_owned),
-            witness_name: None,
-            strokes: Strokes::synthetic(seed),
-            clock: harness::clock(),
-            location: Some(harness::fix()),
-        },
-    )
-    .map(|_| ())
-}
-
-fn sign_all(v: &Visit, r: &RecordView) {
-    sign_as(v, r, SignerRole::Inspector, Some("insp-001"), 1).unwrap();
-    sign_as(v, r, SignerRole::Inspector, Some("insp-002"), 2).unwrap();
-    sign_as(v, r, SignerRole::Party, None, 3).unwrap();
-}
+use record_support::*;
+use support::harness;
 
 fn record_error(e: Error) -> RecordError {
     match e {

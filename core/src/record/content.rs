@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::RecordError;
 use crate::{
-    checklist::AnswerValue,
+    checklist::{AnswerType, AnswerValue},
     evidence::EvidenceManifest,
     model::{Handling, Inspection},
 };
@@ -284,7 +284,13 @@ pub fn assemble(
     for section in &checklist.sections {
         for item in &section.items {
             let Some(answer) = inspection.answers().get(&item.id) else { continue };
-            let (result, remark) = answer_text(&answer.value);
+            let (mut result, remark) = answer_text(&answer.value);
+            if let (AnswerValue::Number { .. }, AnswerType::Number { unit, .. }) =
+                (&answer.value, &item.answer)
+                && !unit.trim().is_empty()
+            {
+                result = format!("{result} {}", unit.trim());
+            }
             let corrections = answer
                 .corrections
                 .iter()

@@ -1,0 +1,17 @@
+//! 离线校验 — offline verification of an exported evidence bundle, with public keys only.
+//!
+//! - [`bundle`]: the checks, in order; [`verify_bundle_file`] for a file, [`verify_members`] for
+//!   members from any [`MemberSource`] (intake, tests).
+//! - [`report`]: what was checked and what failed where, for people and as JSON.
+//! - [`source`]: where members are read from.
+//!
+//! The single rules (a record envelope, page hashes, a chain) are public where they live
+//! (`record::statements`, `record::document`, `trail::chain`), so intake can call them on their own.
+
+pub mod bundle;
+pub mod report;
+pub mod source;
+
+pub use bundle::{VerifyOptions, verify_bundle_file, verify_members};
+pub use report::{Check, Outcome, Report};
+pub use source::MemberSource;
