@@ -14,6 +14,17 @@ check() { # NAME COMMAND...: one pass or one failure
     if "$@"; then passed=$((passed + 1)); else echo "FAILED: $name"; failed=$((failed + 1)); fi
 }
 
+# The record PDF needs Debian's Noto Sans CJK (pinned by SHA-256 in render/src/font.rs) and the
+# PDF tests read it back with poppler's pdftotext/pdffonts.
+apt_packages=()
+[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || apt_packages+=(fonts-noto-cjk)
+command -v pdftotext >/dev/null 2>&1 || apt_packages+=(poppler-utils)
+if [ "${#apt_packages[@]}" -gt 0 ]; then
+    echo "== installing Debian packages: ${apt_packages[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+fi
+
 check "cargo fmt --check" cargo fmt --all -- --check
 check "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 check "cargo check --benches" cargo check --workspace --benches --locked
