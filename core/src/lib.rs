@@ -27,15 +27,15 @@ pub mod record;
 pub mod startup;
 pub mod store;
 pub mod trail;
-mod vocabulary;
 pub mod verify;
+mod vocabulary;
 
 pub use checklist::{AnswerValue, ChoiceOption, EvidenceKind, Method, ResultCode};
 pub use error::{Error, Result};
 pub use explain::FieldsealError;
 pub use installation::{
-    Clock, EvidenceIngest, FixedClock, InspectionSession, Inspections, Installation, Location, StoreStatus,
-    SystemClock, VerifiedStatement,
+    Clock, EvidenceIngest, FixedClock, InspectionSession, Inspections, Installation, Location, RecordSession,
+    StoreStatus, SystemClock, VerifiedStatement,
 };
 pub use model::{
     AbortReason, Blocker, ChecklistView, EvidenceNeed, FindingCategory, FindingView, GeoPoint, Handling,

@@ -20,7 +20,6 @@ use fieldseal_core::{
     model::{CheckIn, GeoPoint, Handling, HeaderField, NewFinding, RegisterSnapshot, Site, Task, TaskSource},
     record::{BuildRequest, PartyStatement, SignRequest, SignerRole, Strokes, service},
     store::{Store, StoreError, inspections as db},
-    trail,
     verify::{VerifyOptions, verify_bundle_file},
 };
 use fieldseal_render::{KrillaRenderer, PdfTextReader, PinnedFont};
@@ -141,7 +140,7 @@ fn demo(dir: &Path) -> Result<bool> {
         Site::Radius { center, .. } => *center,
         Site::Polygon { points } => points.first().copied().unwrap_or(GeoPoint::new(32.47, 119.948)),
     };
-    let id = format!("demo-{}", &fieldseal_core::id::new_id()?[..8]);
+    let id = format!("demo-{}", Utc::now().format("%Y%m%d-%H%M%S"));
     let task = Task {
         id: format!("task-{id}"),
         title: "双随机抽查（演示）".into(),
@@ -360,7 +359,9 @@ fn demo(dir: &Path) -> Result<bool> {
         summary.members, summary.bytes
     ));
 
-    let events = store.read(|c, k| trail::verify_stream(c, k, &format!("inspection:{id}")))?.len();
+    let events = store
+        .read(|c, k| fieldseal_core::store::trail::verify_stream(c, k, &format!("inspection:{id}")))?
+        .len();
     let report = verify_bundle_file(
         &bundle_path,
         &VerifyOptions {

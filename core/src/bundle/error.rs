@@ -1,4 +1,4 @@
-use crate::error::{ErrorClass, Explain, Explained};
+use crate::explain::{ErrorClass, Explain, Explained};
 
 /// A bundle that cannot be written, opened or extracted. Names the member; never its content.
 #[derive(Debug, thiserror::Error)]

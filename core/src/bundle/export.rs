@@ -30,8 +30,9 @@ use crate::{
         persist::{self, RecordState, StoredEntry, StoredRecord},
         statements::FreezeStatement,
     },
+    store::trail,
     store::{Store, evidence as evidence_rows, timestamp},
-    trail::{self, DomainEvent},
+    trail::{self as chain, DomainEvent},
 };
 
 /// What was written.
@@ -165,7 +166,7 @@ fn write_bundle(
     file: File,
     record: &StoredRecord,
     addenda: &[StoredRecord],
-    trail_entries: &[trail::TrailEntry],
+    trail_entries: &[chain::TrailEntry],
     device_key: &DeviceKey,
     device_key_id: &str,
     pdf: Option<&dyn PdfRenderer>,
