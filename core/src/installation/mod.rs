@@ -9,16 +9,20 @@
 //! - [`open`]: [`Installation::open`] (store + recovery), status, device key, notes.
 //! - [`inspections`]: the register, templates, task list and [`InspectionSession`].
 //! - [`evidence`]: [`EvidenceIngest`] — sealing, listing, viewing and verifying captures.
+//! - [`records`]: [`RecordSession`] — the on-site record: build, revise, sign, refuse, freeze,
+//!   addenda, export.
 //! - [`statements`]: signing and verifying statements with the device key.
 
 mod clock;
 mod evidence;
 mod inspections;
 mod open;
+mod records;
 mod statements;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use evidence::EvidenceIngest;
 pub use inspections::{InspectionSession, Inspections, Location};
 pub use open::{Installation, StoreStatus};
+pub use records::RecordSession;
 pub use statements::VerifiedStatement;

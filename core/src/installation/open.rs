@@ -5,7 +5,7 @@ use std::{fmt, path::Path, sync::Arc};
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 
-use super::{Clock, EvidenceIngest, Inspections};
+use super::{Clock, EvidenceIngest, Inspections, RecordSession};
 use crate::{
     CORE_VERSION, Result,
     crypto::{DeviceSigner, KeyVault, signer::key_id},
@@ -98,6 +98,11 @@ impl Installation {
 
     pub fn evidence(&self) -> EvidenceIngest {
         EvidenceIngest::new(self.clone())
+    }
+
+    /// 现场检查笔录 — the record of inspection `inspection_id`.
+    pub fn records(&self, inspection_id: &str) -> RecordSession {
+        RecordSession::new(self.clone(), inspection_id)
     }
 
     /// 现场备注 — adds an encrypted field note, optionally tied to an inspection.
