@@ -358,17 +358,41 @@ fn nothing_readable_about_the_capture_reaches_the_database_file() {
     req.operator = "执法人员王建国".into();
     let out = env.ingest(&req).unwrap();
     let data = env.data_dir();
-    drop(env.store);
-    for file in ["fieldseal.db", "fieldseal.db-wal"] {
-        let Ok(bytes) = fs::read(data.join(file)) else { continue };
-        for needle in ["王建国".as_bytes(), out.manifest.sha256.as_bytes(), b"HUAWEI", b"30.274"] {
-            assert!(
-                !bytes.windows(needle.len()).any(|w| w == needle),
-                "{} found in {file}",
-                String::from_utf8_lossy(needle)
-            );
+    let needles: [&[u8]; 4] = ["王建国".as_bytes(), out.manifest.sha256.as_bytes(), b"HUAWEI", b"30.274"];
+    // Every file of the installation, while it is open (the WAL holds the newest pages) and after
+    // it closed (checkpointed into the database file). A file that is not there is not skipped
+    // silently: the database file must be among those scanned, every time.
+    let scan = |when: &str| {
+        let files = all_files(&data);
+        assert!(
+            files.iter().any(|f| f.ends_with("fieldseal.db")),
+            "{when}: no database file among {files:?}"
+        );
+        for file in &files {
+            let bytes = fs::read(file).unwrap();
+            for needle in needles {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle),
+                    "{when}: {} found in {}",
+                    String::from_utf8_lossy(needle),
+                    file.display()
+                );
+            }
         }
+        files.len()
+    };
+    assert!(scan("open") >= 3, "the database, its WAL and the sealed blobs are all scanned");
+    drop(env.store);
+    scan("closed");
+}
+
+fn all_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() { out.extend(all_files(&path)) } else { out.push(path) }
     }
+    out
 }
 
 #[test]

@@ -17,11 +17,7 @@ use fieldseal_core::{
         tus,
     },
 };
-use ring::{
-    digest,
-    rand::SystemRandom,
-    signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair},
-};
+use ring::digest;
 use serde_json::Value;
 
 use crate::ids;
@@ -30,9 +26,7 @@ pub type SimResult<T> = std::result::Result<T, String>;
 
 /// A fresh software device key.
 pub fn new_signer() -> SoftwareSigner {
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
-        .expect("P-256 key generation works");
-    SoftwareSigner::from_pkcs8_for_tests(pkcs8.as_ref()).expect("a fresh PKCS#8 parses")
+    SoftwareSigner::ephemeral().expect("P-256 key generation works")
 }
 
 /// Signs `value` as an envelope.

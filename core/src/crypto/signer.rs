@@ -244,14 +244,28 @@ impl SoftwareSigner {
         Self::from_pkcs8(&pkcs8)
     }
 
-    /// Test-only: builds a signer from an unwrapped PKCS#8 (pinned vectors, fixtures). Real keys
+    /// A fresh key held only in memory, never stored: for simulated terminals and benchmarks that
+    /// need many device identities. A real device's key comes from [`SoftwareSigner::load_or_create`]
+    /// or the platform's hardware.
+    pub fn ephemeral() -> Result<Self, CryptoError> {
+        let rng = SystemRandom::new();
+        let document = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .map_err(|_| CryptoError::Random)?;
+        let pkcs8 = Zeroizing::new(document.as_ref().to_vec());
+        Self::from_pkcs8(&pkcs8)
+    }
+
+    /// Test-only (compiled only for tests and the `test-support` feature, never into a shipped
+    /// library): builds a signer from an unwrapped PKCS#8 (pinned vectors, fixtures). Real keys
     /// always come from [`SoftwareSigner::generate`] or a vault-wrapped file.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn from_pkcs8_for_tests(pkcs8: &[u8]) -> Result<Self, CryptoError> {
         Self::from_pkcs8(pkcs8)
     }
 
-    /// Test-only: the fixed key of `core/tests/vectors/signer_v1.json`, for reproducible
+    /// Test-only (tests and `test-support` only): the fixed key of `core/tests/vectors/signer_v1.json`, for reproducible
     /// fixtures across crates. Its private key is published in this repository: never trust it.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn fixed_for_tests() -> Self {
         // The constant is a valid PKCS#8 P-256 key, checked by `signer_v1_matches_its_pinned_vectors`.
         Self::from_pkcs8(&FIXED_TEST_PKCS8).expect("the pinned test key parses")
@@ -290,6 +304,7 @@ impl DeviceSigner for SoftwareSigner {
 }
 
 /// PKCS#8 of the published test key (see [`SoftwareSigner::fixed_for_tests`]).
+#[cfg(any(test, feature = "test-support"))]
 const FIXED_TEST_PKCS8: [u8; 138] = [
     0x30, 0x81, 0x87, 0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
     0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x04, 0x6d, 0x30, 0x6b, 0x02, 0x01, 0x01,

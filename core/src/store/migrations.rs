@@ -102,6 +102,78 @@ mod tests {
         }
     }
 
+    /// The committed schema after each migration (`sql/schema.snapshot`). Both sides used to come
+    /// from the same scripts, so editing an old migration passed; now the schema each version
+    /// produced when it shipped is written down, and a database made by that version must match.
+    const SNAPSHOT: &str = include_str!("sql/schema.snapshot");
+    const SNAPSHOT_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/sql/schema.snapshot");
+
+    fn render(conn: &Connection) -> String {
+        let mut out = String::new();
+        for (kind, name, sql) in schema(conn) {
+            out.push_str(&format!("{kind} {name}: {sql}\n"));
+            if kind == "table" {
+                for (col, ty, not_null, default, pk) in columns(conn, &name) {
+                    let default = default.unwrap_or_default();
+                    out.push_str(&format!(
+                        "  column {col} {ty} notnull={not_null} default={default} pk={pk}\n"
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    fn sections(text: &str) -> Vec<(i64, String)> {
+        let mut out: Vec<(i64, String)> = Vec::new();
+        for line in text.lines() {
+            if let Some(v) = line.strip_prefix("== v") {
+                out.push((v.trim().parse().expect("version header"), String::new()));
+            } else if let Some((_, body)) = out.last_mut() {
+                body.push_str(line);
+                body.push('\n');
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_schema_after_every_migration_matches_the_committed_snapshot() {
+        let committed = sections(SNAPSHOT);
+        let mut actual = Vec::new();
+        for version in 1..=LATEST_VERSION {
+            let mut conn = Connection::open_in_memory().unwrap();
+            migrate_to(&mut conn, version).unwrap();
+            actual.push((version, render(&conn)));
+        }
+        // Adding a migration appends its section (old sections are never rewritten here):
+        // FIELDSEAL_APPEND_SCHEMA_SNAPSHOT=1 cargo test -p fieldseal-core --lib schema_after
+        if std::env::var_os("FIELDSEAL_APPEND_SCHEMA_SNAPSHOT").is_some() && committed.len() < actual.len() {
+            assert_eq!(&actual[..committed.len()], &committed[..], "an old migration changed; not appending");
+            let mut text = SNAPSHOT.to_owned();
+            for (version, body) in &actual[committed.len()..] {
+                text.push_str(&format!("== v{version}\n{body}"));
+            }
+            std::fs::write(SNAPSHOT_PATH, text).unwrap();
+            panic!(
+                "appended the new migration's schema to {SNAPSHOT_PATH}: review and commit it, then rerun"
+            );
+        }
+        assert_eq!(
+            committed.len(),
+            actual.len(),
+            "the snapshot has {} version(s) and the code {}: append the new migration's schema (see above)",
+            committed.len(),
+            actual.len()
+        );
+        for ((v, want), (_, got)) in committed.iter().zip(&actual) {
+            assert_eq!(
+                got, want,
+                "the schema after migration {v} is not the one that shipped: migrations are append-only, so add a new one instead of editing it"
+            );
+        }
+    }
+
     #[test]
     fn migrating_twice_changes_nothing() {
         let mut conn = Connection::open_in_memory().unwrap();
