@@ -14,6 +14,7 @@ use crate::{
     protocol::ProtocolError,
     record::RecordError,
     store::StoreError,
+    sync::SyncError,
 };
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -36,6 +37,8 @@ pub enum Error {
     Record(#[from] RecordError),
     #[error(transparent)]
     Bundle(#[from] BundleError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
 }
 
 impl Explain for Error {
@@ -49,6 +52,7 @@ impl Explain for Error {
             Error::Evidence(e) => e.explain(),
             Error::Record(e) => e.explain(),
             Error::Bundle(e) => e.explain(),
+            Error::Sync(e) => e.explain(),
         }
     }
 }

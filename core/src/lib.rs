@@ -26,6 +26,7 @@ pub mod protocol;
 pub mod record;
 pub mod startup;
 pub mod store;
+pub mod sync;
 pub mod trail;
 pub mod verify;
 mod vocabulary;

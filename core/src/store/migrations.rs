@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/0002_inspections.sql"),
     include_str!("sql/0003_evidence.sql"),
     include_str!("sql/0004_records.sql"),
+    include_str!("sql/0005_sync.sql"),
 ];
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -1,0 +1,22 @@
+//! 同步 — talking to the provincial intake service: the HTTP client and what it learns.
+//!
+//! - [`tls`]: whom the client trusts ([`Trust`]): the province's CA only, or plain HTTP on loopback.
+//! - [`client`]: [`IntakeClient`], the requests intake defines (enrolment, token, tus, statements, pull).
+//! - [`enrolment`]: enrolling this installation with a one-time code and what is kept of it.
+//! - [`upload`]: a vault blob streamed to intake by tus, resumed from the server's offset.
+//! - [`receipt`]: checking a receipt against the server key and the object it must name.
+//! - [`error`]: [`SyncError`], which says whether trying again can help.
+//!
+//! The outbox driver that decides what to send when is [`crate::outbox::driver`].
+
+pub mod client;
+pub mod enrolment;
+mod error;
+pub mod receipt;
+pub mod tls;
+pub mod upload;
+
+pub use client::{ClientOptions, IntakeClient};
+pub use enrolment::Enrolment;
+pub use error::SyncError;
+pub use tls::Trust;
