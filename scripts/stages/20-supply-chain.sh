@@ -6,7 +6,7 @@
 # The advisory database is a git repository that is fetched from outside the package registries;
 # where it cannot be fetched (CI here reaches crates.io, PyPI and npm only) and no copy is in
 # $CARGO_HOME/advisory-dbs, the advisory check is reported as not run and counted as neither a
-# pass nor a failure. docs/decisions/0004-supply-chain-checks.md says why, and how to run it.
+# pass nor a failure. docs/decisions/0006-supply-chain-checks.md says why, and how to run it.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 

@@ -1,6 +1,6 @@
 //! 设备认证 — how a device proves, on every request, that it is an enrolled, unrevoked device.
 //!
-//! Challenge–response for a short-lived bearer token (docs/decisions/0004): the device asks for a
+//! Challenge–response for a short-lived bearer token (docs/decisions/0007): the device asks for a
 //! [`Challenge`](super::enrolment::Challenge), signs a [`TokenRequest`] naming it with the device
 //! key, and receives a [`TokenGrant`]. The token then travels as `Authorization: Bearer …`, a static
 //! header that any standard tus client can send. Every expiry is by intake's clock, so a device

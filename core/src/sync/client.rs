@@ -1,7 +1,7 @@
 //! 同步客户端 — the requests intake defines (intake/README.md, intake/openapi.json), over one
 //! reqwest client whose TLS trust comes from [`Trust`].
 //!
-//! Authentication is intake's challenge–response (docs/decisions/0004): the device signs a
+//! Authentication is intake's challenge–response (docs/decisions/0007): the device signs a
 //! [`TokenRequest`] over a fresh challenge and sends the bearer token it earns. A token that has
 //! lapsed (401) is renewed once, transparently, with the device key. Every token grant carries
 //! intake's clock, from which the client measures the device clock's offset.

@@ -1,4 +1,4 @@
-//! Whom the sync client trusts (docs/decisions/0007-sync-tls-trust.md).
+//! Whom the sync client trusts (docs/decisions/0009-sync-tls-trust.md).
 //!
 //! The core, not the phone's platform verifier, decides: the app hands over the province's CA
 //! certificates and the client verifies the server with webpki against exactly those roots

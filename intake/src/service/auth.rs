@@ -1,5 +1,5 @@
 //! 设备认证 — tokens earned by signing a challenge, checked on every device request
-//! (docs/decisions/0004-device-authentication.md).
+//! (docs/decisions/0007-device-authentication.md).
 
 use fieldseal_core::protocol::{
     SignedEnvelope,
