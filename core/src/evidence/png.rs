@@ -30,8 +30,11 @@ impl PngHeader {
             _ => 4,
         };
         let sample = if self.bit_depth == 16 { 2 } else { 1 };
-        let image = u64::from(self.width) * u64::from(self.height) * channels * sample;
-        if self.interlaced { image * 2 } else { image }
+        // A hostile header claims up to 2³²−1 × 2³²−1: saturate, so it reads as over any budget
+        // instead of overflowing (found by the thumbnail fuzz target).
+        let image =
+            u64::from(self.width).saturating_mul(u64::from(self.height)).saturating_mul(channels * sample);
+        if self.interlaced { image.saturating_mul(2) } else { image }
     }
 
     /// Parses the 13-byte IHDR body.
@@ -263,6 +266,13 @@ mod tests {
             s.feed(c);
         }
         s
+    }
+
+    #[test]
+    fn a_header_claiming_the_largest_interlaced_16_bit_rgba_image_costs_the_most_not_an_overflow() {
+        let header =
+            PngHeader { width: u32::MAX, height: u32::MAX, bit_depth: 16, color_type: 6, interlaced: true };
+        assert_eq!(header.decode_bytes(), u64::MAX);
     }
 
     #[test]
