@@ -153,7 +153,36 @@ impl Intake {
     /// address without parts. Two racing requests store the same verified bytes; only the first
     /// completes the upload, the other is told the offset moved.
     async fn store_whole(&self, upload: &Upload, body: Bytes) -> Result<UploadState> {
-        match self.blobs.store(&upload.declared_sha256, body).await? {
+        let outcome = self.blobs.store(&upload.declared_sha256, body).await?;
+        self.conclude(upload, outcome, "the uploaded bytes do not hash to the declared sha256").await
+    }
+
+    /// Assembles and verifies a complete upload. On a hash mismatch nothing is kept, the upload is
+    /// forgotten, and the refusal says so.
+    async fn finish(&self, upload: &Upload) -> Result<UploadState> {
+        let parts = self.meta.upload_parts(&upload.upload_id).await?;
+        let keys: Vec<String> = parts.iter().map(|p| p.key.clone()).collect();
+        let outcome = self.blobs.commit(&upload.declared_sha256, &keys).await?;
+        let result =
+            self.conclude(upload, outcome, "the assembled upload does not hash to the declared sha256").await;
+        for key in &keys {
+            if let Err(e) = self.blobs.delete_part(key).await {
+                tracing::warn!(error = %e, "an upload part could not be removed; it is unreferenced");
+            }
+        }
+        result
+    }
+
+    /// Records a verified blob as the upload's result, or forgets an upload whose bytes hash to
+    /// something else. Only the first of two racing requests completes the upload; the other is
+    /// told the offset moved.
+    async fn conclude(
+        &self,
+        upload: &Upload,
+        outcome: CommitOutcome,
+        mismatch: &'static str,
+    ) -> Result<UploadState> {
+        match outcome {
             CommitOutcome::Stored => {
                 let blob = BlobRow {
                     sha256: upload.declared_sha256.clone(),
@@ -174,48 +203,9 @@ impl Intake {
             }
             CommitOutcome::Mismatch => {
                 self.meta.discard_upload(&upload.upload_id).await?;
-                Err(IntakeError::unprocessable(
-                    "upload.sha256_mismatch",
-                    "the uploaded bytes do not hash to the declared sha256",
-                ))
+                Err(IntakeError::unprocessable("upload.sha256_mismatch", mismatch))
             }
         }
-    }
-
-    /// Assembles and verifies a complete upload. On a hash mismatch nothing is kept, the upload is
-    /// forgotten, and the refusal says so.
-    async fn finish(&self, upload: &Upload) -> Result<UploadState> {
-        let parts = self.meta.upload_parts(&upload.upload_id).await?;
-        let keys: Vec<String> = parts.iter().map(|p| p.key.clone()).collect();
-        let outcome = self.blobs.commit(&upload.declared_sha256, &keys).await?;
-        let result = match outcome {
-            CommitOutcome::Stored => {
-                let blob = BlobRow {
-                    sha256: upload.declared_sha256.clone(),
-                    size: upload.length,
-                    stored_at: self.clock.now(),
-                };
-                self.meta.complete_upload(&upload.upload_id, &blob).await?;
-                Ok(UploadState {
-                    offset: upload.length,
-                    blob_sha256: Some(blob.sha256),
-                    ..UploadState::from(upload)
-                })
-            }
-            CommitOutcome::Mismatch => {
-                self.meta.discard_upload(&upload.upload_id).await?;
-                Err(IntakeError::unprocessable(
-                    "upload.sha256_mismatch",
-                    "the assembled upload does not hash to the declared sha256",
-                ))
-            }
-        };
-        for key in &keys {
-            if let Err(e) = self.blobs.delete_part(key).await {
-                tracing::warn!(error = %e, "an upload part could not be removed; it is unreferenced");
-            }
-        }
-        result
     }
 }
 
