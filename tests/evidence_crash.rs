@@ -6,10 +6,6 @@
 //! opens, mid-stream, during the fsyncs and the transaction, and after. The parent then reopens the
 //! store as the app would (vault `.part` sweep, then `startup::recover`) and checks every capture.
 
-// Shared with core's own integration tests: real JPEGs with real EXIF, a store and a test guard.
-#[path = "../core/tests/support/mod.rs"]
-mod support;
-
 use std::{
     path::{Path, PathBuf},
     process::{Command, Stdio},
@@ -20,7 +16,8 @@ use fieldseal_core::{
     crypto::{DeviceSigner, column::hex, signer::SoftwareSigner},
     evidence::{CancelToken, EvidenceKind, IngestContext, IngestPolicy, ingest, verify_item, view},
 };
-use support::{
+// Shared with core's own integration tests: real JPEGs with real EXIF, a store and a test guard.
+use fieldseal_test_support::{
     harness::{INSPECTION, TestGuard, key_vault, open_store, request},
     testmedia,
 };

@@ -2,8 +2,7 @@
 //! verified under the key learnt at enrolment, refused receipts, TLS pinned to a test CA, and a
 //! fault-injecting proxy between the two (resets, cut bodies, truncated answers, 5xx, delays).
 
-#[path = "../core/tests/support/mod.rs"]
-mod support;
+use fieldseal_test_support as support;
 
 use std::{
     net::SocketAddr,

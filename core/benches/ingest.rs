@@ -12,9 +12,6 @@
 //! `cargo bench -p fieldseal-core --bench ingest`. Environment:
 //! `FIELDSEAL_BENCH_VIDEO_MB` (default 1024) sizes the video; `FIELDSEAL_BENCH_PHOTO_RUNS` (default 15).
 
-#[path = "../tests/support/testmedia.rs"]
-mod testmedia;
-
 use std::{
     fs,
     path::Path,
@@ -32,6 +29,7 @@ use fieldseal_core::{
     model::state::InspectionState,
     store::{Keyring, Store},
 };
+use fieldseal_test_support::testmedia;
 use ring::{
     aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey},
     digest,

@@ -5,7 +5,7 @@
 
 mod inspection_support;
 mod record_support;
-mod support;
+use fieldseal_test_support as support;
 
 use std::{
     collections::BTreeMap,

@@ -1,6 +1,6 @@
 //! A full disk fails ingest cleanly: a storage error, nothing half-stored, the source kept.
 
-mod support;
+use fieldseal_test_support as support;
 
 use std::{fs, path::Path, process::Command};
 

@@ -1,6 +1,6 @@
 //! EXIF, media type and thumbnail behaviour on real generated JPEGs (see `support/testmedia.rs`).
 
-mod support;
+use fieldseal_test_support as support;
 
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,7 @@
 //! leaves only committed evidence and no plaintext behind.
 
 mod inspection_support;
-mod support;
+use fieldseal_test_support as support;
 
 use std::{fs, path::Path};
 

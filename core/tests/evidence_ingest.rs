@@ -1,7 +1,7 @@
 //! Sealing captures end to end: what is stored, what is flagged, what is refused, and that
 //! verification catches any change to a stored blob or manifest.
 
-mod support;
+use fieldseal_test_support as support;
 
 use std::{fs, path::Path};
 

@@ -3,7 +3,7 @@
 //! file that is really incomplete, each quirk is sealed with the flag that names it, and the GPS we
 //! record agrees with exiftool's reading of the same file.
 
-mod support;
+use fieldseal_test_support as support;
 
 use std::path::{Path, PathBuf};
 

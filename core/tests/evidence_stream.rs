@@ -1,7 +1,7 @@
 //! Large files stream through ingest with flat memory. Alone in its binary so no other test's
 //! allocations run in parallel with the measurement.
 
-mod support;
+use fieldseal_test_support as support;
 
 use std::fs;
 

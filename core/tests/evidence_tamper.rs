@@ -1,6 +1,6 @@
 //! Changing any byte of a stored blob or of its manifest makes verification of that item fail.
 
-mod support;
+use fieldseal_test_support as support;
 
 use std::{fs, path::PathBuf};
 

@@ -3,7 +3,7 @@
 
 mod inspection_support;
 mod record_support;
-mod support;
+use fieldseal_test_support as support;
 
 use std::sync::Arc;
 

@@ -4,7 +4,7 @@
 
 mod inspection_support;
 mod record_support;
-mod support;
+use fieldseal_test_support as support;
 
 use fieldseal_core::{
     Error,

@@ -1,9 +1,6 @@
 //! Test media made by the tests themselves: real JPEGs (the `image` crate's encoder) carrying real
 //! EXIF (kamadak-exif's writer) inserted as an APP1 segment, plus hostile and broken variants, a
 //! large video-like file written in a streaming fashion, and a short WAV.
-//!
-//! Shared by `core/tests/*` and `core/benches/ingest.rs` (via `#[path]`).
-#![allow(dead_code)]
 
 use std::{
     fs::File,

@@ -1,5 +1,4 @@
 //! A store, a device key and an inspection gate for ingest tests.
-#![allow(dead_code)]
 
 use std::{
     path::{Path, PathBuf},
@@ -80,6 +79,8 @@ pub struct Env {
 }
 
 impl Env {
+    /// A fresh installation in a new temporary directory (so not a `Default`: each call makes one).
+    #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = open_store(dir.path());
