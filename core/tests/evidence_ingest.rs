@@ -446,3 +446,62 @@ fn the_inspection_is_told_in_the_same_transaction_and_its_failure_rolls_the_capt
         "its trail event rolled back"
     );
 }
+
+/// A FIFO where the camera's file should be: a plain open would wait forever for a writer. Ingest
+/// must refuse it at once with its own code. A watchdog unblocks a hung open after 20 s (by
+/// opening the write end), so a regression fails this test instead of hanging the suite.
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_device_as_source_is_refused_without_blocking() {
+    use std::{
+        os::unix::fs::OpenOptionsExt,
+        sync::{
+            Arc,
+            atomic::{AtomicBool, Ordering},
+        },
+        time::{Duration, Instant},
+    };
+
+    let env = Env::new();
+    let fifo = env.dir.path().join("captures").join("IMG_pipe.jpg");
+    fs::create_dir_all(fifo.parent().unwrap()).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success(), "mkfifo failed");
+    let finished = Arc::new(AtomicBool::new(false));
+    let unblocked = Arc::new(AtomicBool::new(false));
+    let watchdog = {
+        let (fifo, finished, unblocked) = (fifo.clone(), finished.clone(), unblocked.clone());
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while !finished.load(Ordering::SeqCst) {
+                if Instant::now() > deadline {
+                    // Non-blocking write end: succeeds only if a reader is stuck in open().
+                    let opened =
+                        fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(&fifo);
+                    if opened.is_ok() {
+                        unblocked.store(true, Ordering::SeqCst);
+                        return;
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let err = env.ingest(&request(&fifo, EvidenceKind::Photo)).unwrap_err();
+    finished.store(true, Ordering::SeqCst);
+    watchdog.join().unwrap();
+    assert!(!unblocked.load(Ordering::SeqCst), "ingest blocked opening a FIFO");
+    let explained = err.explain();
+    assert_eq!(explained.code, "evidence.source_not_a_file", "{err:?}");
+    assert!(
+        explained.message_zh.contains("不是普通文件") && explained.message_en.contains("not a regular file")
+    );
+    assert!(
+        matches!(evidence_error(err), EvidenceError::SourceNotAFile { found, .. } if found.contains("FIFO"))
+    );
+    assert!(fifo.exists(), "the refused source is left where it was");
+    assert!(env.store.vault().blob_ids().unwrap().is_empty());
+
+    // A device never ends: refused before anything is read, not sealed as gigabytes of zeros.
+    let err = env.ingest(&request(Path::new("/dev/zero"), EvidenceKind::Photo)).unwrap_err();
+    assert_eq!(err.explain().code, "evidence.source_not_a_file", "{err:?}");
+}

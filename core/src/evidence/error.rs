@@ -24,6 +24,13 @@ pub enum EvidenceError {
     /// tolerate are never this; they are sealed with a `media_irregular` flag.
     #[error("{media} is corrupt: {reason}")]
     Corrupt { media: &'static str, reason: String },
+    /// The input is not a regular file (a FIFO, a socket, a device, a directory): refused at the
+    /// open, which never blocks, before a byte is read (`core::input_file`). `found` says which.
+    #[error("input {path} is {found}, not a regular file")]
+    SourceNotAFile { path: String, found: String },
+    /// The input is larger than any capture this terminal seals ([`super::ingest::MAX_SOURCE_BYTES`]).
+    #[error("input {path} holds {size} bytes or more, over the limit of {max}")]
+    SourceTooLarge { path: String, size: u64, max: u64 },
     /// The input could not be opened or read (it vanished, or permissions changed).
     #[error("cannot read input {path}: {source}")]
     SourceUnreadable { path: String, source: std::io::Error },
@@ -58,6 +65,18 @@ impl EvidenceError {
 
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         EvidenceError::InvalidRequest { field: field.into(), reason: reason.into() }
+    }
+
+    /// An error opening a capture through [`crate::input_file::open_regular`]: a FIFO, socket,
+    /// device or directory keeps its own meaning; anything else is unreadable.
+    pub fn opening(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        let path = path.as_ref().display().to_string();
+        if source.kind() == std::io::ErrorKind::InvalidInput {
+            let found = source.to_string();
+            let found = found.strip_suffix(" is not a regular file").unwrap_or(&found).to_owned();
+            return EvidenceError::SourceNotAFile { path, found };
+        }
+        EvidenceError::SourceUnreadable { path, source }
     }
 
     pub fn verification(what: impl Into<String>) -> Self {
@@ -125,6 +144,26 @@ impl Explain for EvidenceError {
                 format!("{media} 文件已损坏（{reason}），未保存，原文件保留。请重新拍摄。"),
                 format!(
                     "The {media} file is corrupt ({reason}). Nothing was saved and the file is kept. Capture it again."
+                ),
+            ),
+            EvidenceError::SourceNotAFile { found, .. } => Explained::invalid(
+                "evidence.source_not_a_file",
+                "source",
+                format!("{found}, not a regular file"),
+                "所选采集文件不是普通文件（可能是管道或设备），未读取、未保存。请选择相机或录音机保存的文件。",
+                "The chosen capture is not a regular file (it may be a pipe or a device); nothing was read or saved. Choose a file the camera or recorder saved.",
+            ),
+            EvidenceError::SourceTooLarge { max, .. } => Explained::invalid(
+                "evidence.source_too_large",
+                "source",
+                format!("over {max} bytes"),
+                format!(
+                    "采集文件超过单件证据 {} GiB 的上限，未保存，原文件保留。请分段录制后分别导入。",
+                    max >> 30
+                ),
+                format!(
+                    "The capture is over the {} GiB limit for one evidence item; nothing was saved and the file is kept. Record in shorter parts and ingest each.",
+                    max >> 30
                 ),
             ),
             EvidenceError::SourceUnreadable { .. } => Explained::invalid(

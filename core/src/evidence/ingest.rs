@@ -55,6 +55,7 @@ use crate::{
         stream::{StreamDecryptor, StreamEncryptor},
     },
     id::new_id,
+    input_file,
     outbox::{self, OutboxKind},
     protocol::SignedEnvelope,
     store::{
@@ -64,6 +65,9 @@ use crate::{
     trail::DomainEvent,
 };
 
+/// The largest capture sealed as one item: four hours of 4K phone video is about 64 GiB. Larger
+/// is refused before a byte is read, so a file that claims to be evidence cannot fill the vault.
+pub const MAX_SOURCE_BYTES: u64 = 64 << 30;
 /// Bytes read from the source per step; also the granularity of cancellation.
 pub const CHUNK_SIZE: usize = 256 * 1024;
 /// Chunks queued for the hashing thread.
@@ -272,10 +276,21 @@ fn seal_original(
     progress: &mut dyn FnMut(IngestProgress),
 ) -> Result<SealedOriginal> {
     let path = &req.source_path;
-    let mut file = File::open(path).map_err(|e| EvidenceError::unreadable(path, e))?;
+    // Never a plain open: a FIFO put where the camera's file should be would block here forever,
+    // and a device such as /dev/zero never ends. `open_regular` opens without blocking and
+    // refuses anything but a regular file, judged on the handle that is then read.
+    let (mut file, total) =
+        input_file::open_regular(path, None).map_err(|e| EvidenceError::opening(path, e))?;
     let meta = file.metadata().map_err(|e| EvidenceError::unreadable(path, e))?;
     let identity = SourceIdentity::of(&meta);
-    let total = meta.len();
+    if total > MAX_SOURCE_BYTES {
+        return Err(EvidenceError::SourceTooLarge {
+            path: path.display().to_string(),
+            size: total,
+            max: MAX_SOURCE_BYTES,
+        }
+        .into());
+    }
     if total == 0 {
         return Err(EvidenceError::EmptyFile.into());
     }
@@ -322,6 +337,10 @@ fn seal_original(
             to_hasher.send(Arc::clone(&chunk)).map_err(|_| hasher_gone())?;
             io::Write::write_all(&mut encryptor, &chunk).map_err(|e| EvidenceError::storage("vault", e))?;
             done += chunk.len() as u64;
+            // A file still growing past the length it had when opened is not read forever.
+            if done > total {
+                return Err(source_changed(path, total, done).into());
+            }
             if done - reported >= step || done == total {
                 reported = done;
                 progress(IngestProgress { done, total: total.max(done) });
