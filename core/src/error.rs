@@ -10,6 +10,7 @@ use crate::{
     crypto::CryptoError,
     evidence::EvidenceError,
     explain::{Explain, Explained, FieldsealError},
+    installation::SyncEngineError,
     model::DomainError,
     protocol::ProtocolError,
     record::RecordError,
@@ -39,6 +40,8 @@ pub enum Error {
     Bundle(#[from] BundleError),
     #[error(transparent)]
     Sync(#[from] SyncError),
+    #[error(transparent)]
+    SyncEngine(#[from] SyncEngineError),
 }
 
 impl Explain for Error {
@@ -53,6 +56,7 @@ impl Explain for Error {
             Error::Record(e) => e.explain(),
             Error::Bundle(e) => e.explain(),
             Error::Sync(e) => e.explain(),
+            Error::SyncEngine(e) => e.explain(),
         }
     }
 }

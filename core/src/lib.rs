@@ -35,8 +35,9 @@ pub use checklist::{AnswerValue, ChoiceOption, EvidenceKind, Method, ResultCode}
 pub use error::{Error, Result};
 pub use explain::FieldsealError;
 pub use installation::{
-    Clock, EvidenceIngest, FixedClock, InspectionSession, Inspections, Installation, Location, RecordSession,
-    StoreStatus, SystemClock, VerifiedStatement,
+    Clock, EnrolmentSummary, EvidenceIngest, FixedClock, InspectionSession, Inspections, Installation,
+    Location, PassEnd, RecordSession, StoreStatus, SyncEngine, SyncEngineError, SyncItem, SyncItemState,
+    SyncOutcome, SyncSettings, SyncStatus, SystemClock, VerifiedStatement,
 };
 pub use model::{
     AbortReason, Blocker, ChecklistView, EvidenceNeed, FindingCategory, FindingView, GeoPoint, Handling,

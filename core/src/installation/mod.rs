@@ -11,6 +11,8 @@
 //! - [`evidence`]: [`EvidenceIngest`] — sealing, listing, viewing and verifying captures.
 //! - [`records`]: [`RecordSession`] — the on-site record: build, revise, sign, refuse, freeze,
 //!   addenda, export.
+//! - [`sync`]: [`SyncEngine`] — enrolment, sync passes (foreground and background), the upload
+//!   status, retry and discard.
 //! - [`statements`]: signing and verifying statements with the device key.
 
 mod clock;
@@ -19,6 +21,7 @@ mod inspections;
 mod open;
 mod records;
 mod statements;
+mod sync;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use evidence::EvidenceIngest;
@@ -26,3 +29,7 @@ pub use inspections::{InspectionSession, Inspections, Location};
 pub use open::{Installation, StoreStatus};
 pub use records::RecordSession;
 pub use statements::VerifiedStatement;
+pub use sync::{
+    EnrolmentSummary, PassEnd, SyncEngine, SyncEngineError, SyncItem, SyncItemState, SyncOutcome,
+    SyncSettings, SyncStatus,
+};

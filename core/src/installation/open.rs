@@ -26,6 +26,8 @@ struct Shared {
     signer: Arc<dyn DeviceSigner>,
     clock: Arc<dyn Clock>,
     recovery: RecoveryReport,
+    /// One sync pass at a time per installation, whichever engine or scheduler starts it.
+    sync_gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl fmt::Debug for Installation {
@@ -62,7 +64,9 @@ impl Installation {
         // Orphan blobs and last run's viewing copies go before any ingest can run: the sweep would
         // otherwise remove the blob of a capture about to commit.
         let recovery = startup::recover(&store)?;
-        Ok(Installation { shared: Arc::new(Shared { store, signer, clock, recovery }) })
+        Ok(Installation {
+            shared: Arc::new(Shared { store, signer, clock, recovery, sync_gate: Arc::default() }),
+        })
     }
 
     /// What recovery cleaned up when this installation was opened.
@@ -72,12 +76,14 @@ impl Installation {
 
     pub fn status(&self) -> Result<StoreStatus> {
         let outbox = self.store().read(|conn, _| outbox::status(conn))?;
+        // A discarded upload stays wedged in the outbox table but needs nobody any more.
+        let discarded = self.store().read(|conn, _| super::sync::discarded_count(conn))?;
         Ok(StoreStatus {
             schema_version: self.store().schema_version()?,
             core_version: CORE_VERSION.to_owned(),
             device_key_id: self.device_key_id()?,
             outbox_pending: outbox.pending + outbox.in_flight,
-            outbox_wedged: outbox.wedged,
+            outbox_wedged: outbox.wedged.saturating_sub(discarded),
             outbox_acknowledged: outbox.acknowledged,
         })
     }
@@ -131,6 +137,14 @@ impl Installation {
 
     pub(crate) fn signer(&self) -> &dyn DeviceSigner {
         self.shared.signer.as_ref()
+    }
+
+    pub(crate) fn shared_signer(&self) -> Arc<dyn DeviceSigner> {
+        self.shared.signer.clone()
+    }
+
+    pub(crate) fn sync_gate(&self) -> Arc<tokio::sync::Mutex<()>> {
+        self.shared.sync_gate.clone()
     }
 }
 

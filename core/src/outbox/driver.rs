@@ -37,6 +37,7 @@ use crate::{
 
 /// Why a row stopped: what a person reads on the outbox screen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct WedgedReason {
     pub code: String,
     pub message_zh: String,

@@ -4,6 +4,7 @@
 
 /// What the platform reports (Android `ConnectivityManager`, iOS `NWPathMonitor`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum NetworkState {
     Offline,
     /// Mobile data or a hotspot: paid per byte.
@@ -12,6 +13,7 @@ pub enum NetworkState {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NetworkPolicy {
     pub state: NetworkState,
     /// Blobs larger than this wait for an unmetered network.

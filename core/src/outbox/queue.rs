@@ -17,6 +17,7 @@ use crate::{
 
 /// What kind of object an outbox row uploads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum OutboxKind {
     /// An evidence blob and its signed manifest.

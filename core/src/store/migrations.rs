@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/0003_evidence.sql"),
     include_str!("sql/0004_records.sql"),
     include_str!("sql/0005_sync.sql"),
+    include_str!("sql/0006_upload_discard.sql"),
 ];
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
