@@ -2,8 +2,7 @@
 //! the status read model to acknowledged, the network policy, cancellation, and a person's retry
 //! and discard of a stopped upload (the evidence kept, the decision in the trail).
 
-#[path = "../core/tests/support/mod.rs"]
-mod support;
+use fieldseal_test_support as support;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
