@@ -10,8 +10,9 @@
 //! Rows cut off in flight (app killed, battery out) are due again at the next pass: the upload's
 //! URL is on the row and the server says how far it got.
 //!
-//! Records and trail heads are sent once their statement formats are stored by the record and
-//! trail modules; until then their rows wait (they are not attempted, so they never wedge).
+//! A frozen record is sent as its signed freeze statement once every evidence item of its
+//! inspection is acknowledged; the trail head after the freeze follows once the record is
+//! (protocol::trail_head). Their receipts name the statement's own hash.
 
 use std::{
     sync::atomic::AtomicU64,
@@ -24,10 +25,16 @@ use serde::{Deserialize, Serialize};
 use super::{Backoff, NetworkPolicy, OutboxItem, OutboxKind, queue};
 use crate::{
     Error, Result,
-    crypto::DeviceSigner,
+    crypto::{DeviceSigner, signer::key_id},
     evidence::ingest::manifest_of,
-    protocol::{receipt::ReceiptKind, statement::statement_sha256},
-    store::{Store, evidence as evidence_rows},
+    protocol::{
+        SignedEnvelope,
+        receipt::ReceiptKind,
+        statement::statement_sha256,
+        trail_head::{TRAIL_HEAD_TYPE, TRAIL_HEAD_VERSION, TrailHeadStatement, parse_trail_head_id},
+    },
+    record::{RecordError, persist},
+    store::{Store, StoreError, evidence as evidence_rows, trail},
     sync::{
         Enrolment, IntakeClient, SyncError, enrolment,
         receipt::{self, ExpectedReceipt},
@@ -98,7 +105,6 @@ pub struct Driver<'a> {
 enum Outcome {
     Acknowledged,
     HeldBack,
-    Waiting,
 }
 
 impl Driver<'_> {
@@ -119,7 +125,6 @@ impl Driver<'_> {
             match self.attempt(&item, &enrolment, &server_key, &on_wire).await {
                 Ok(Outcome::Acknowledged) => report.acknowledged += 1,
                 Ok(Outcome::HeldBack) => report.held_back += 1,
-                Ok(Outcome::Waiting) => {}
                 Err(error) => {
                     if self.fail(&item, &error)? {
                         report.retried += 1;
@@ -143,12 +148,11 @@ impl Driver<'_> {
         loop {
             let report = self.drain_once().await?;
             total.add(report);
+            // Rows whose dependencies are acknowledged, at whatever time they are due; a row
+            // waiting on a wedged item is not waited for.
             let pending = self.store.read(|conn, _| {
-                Ok(queue::all(conn)?
+                Ok(queue::due(conn, Utc::now() + chrono::Duration::days(36_500))?
                     .into_iter()
-                    .filter(|i| {
-                        i.kind == OutboxKind::Evidence && matches!(i.state.as_str(), "pending" | "in_flight")
-                    })
                     .map(|i| i.next_attempt_at)
                     .min())
             })?;
@@ -173,9 +177,42 @@ impl Driver<'_> {
         server_key: &[u8],
         on_wire: &AtomicU64,
     ) -> Result<Outcome> {
-        if item.kind != OutboxKind::Evidence {
-            return Ok(Outcome::Waiting);
+        match item.kind {
+            OutboxKind::Evidence => self.send_evidence(item, enrolment, server_key, on_wire).await,
+            OutboxKind::Record => {
+                let record =
+                    self.store.read(|conn, keys| persist::load_record(conn, keys, &item.object_id))?;
+                let freeze = record.freeze.ok_or_else(|| RecordError::Corrupt {
+                    record_id: record.id.clone(),
+                    what: "queued for upload but not frozen".into(),
+                })?;
+                self.store.write(|tx, _| queue::start_attempt(tx, item.id))?;
+                self.send_statement(item, "/v1/records", ReceiptKind::Record, &freeze, enrolment, server_key)
+                    .await
+            }
+            OutboxKind::TrailHead => {
+                let envelope = self.trail_head_statement(item)?;
+                self.store.write(|tx, _| queue::start_attempt(tx, item.id))?;
+                self.send_statement(
+                    item,
+                    "/v1/trail-heads",
+                    ReceiptKind::TrailHead,
+                    &envelope,
+                    enrolment,
+                    server_key,
+                )
+                .await
+            }
         }
+    }
+
+    async fn send_evidence(
+        &self,
+        item: &OutboxItem,
+        enrolment: &Enrolment,
+        server_key: &[u8],
+        on_wire: &AtomicU64,
+    ) -> Result<Outcome> {
         let row = self.store.read(|conn, keys| evidence_rows::get(conn, keys, &item.object_id))?;
         let manifest = manifest_of(&row.envelope)?;
         if !self.network.allows(manifest.size) {
@@ -203,6 +240,62 @@ impl Driver<'_> {
         let stored = envelope.to_json_string()?;
         self.store.write(|tx, _| queue::acknowledge(tx, item.id, stored.as_bytes()))?;
         Ok(Outcome::Acknowledged)
+    }
+
+    /// A record or trail head: a statement with no blob, whose receipt names the statement's own
+    /// hash.
+    async fn send_statement(
+        &self,
+        item: &OutboxItem,
+        path: &str,
+        kind: ReceiptKind,
+        statement: &SignedEnvelope,
+        enrolment: &Enrolment,
+        server_key: &[u8],
+    ) -> Result<Outcome> {
+        let envelope = self.client.submit(path, statement).await?;
+        let hash = statement_sha256(statement)?;
+        let expected = ExpectedReceipt {
+            kind,
+            object_id: item.object_id.clone(),
+            sha256: hash.clone(),
+            statement_sha256: hash,
+            device_id: enrolment.device_id.clone(),
+        };
+        receipt::check(&envelope, server_key, &expected)?;
+        let stored = envelope.to_json_string()?;
+        self.store.write(|tx, _| queue::acknowledge(tx, item.id, stored.as_bytes()))?;
+        Ok(Outcome::Acknowledged)
+    }
+
+    /// Signs the head a trail-head row names, after checking the whole chain up to it. The payload
+    /// is read from the stored chain only, so every attempt signs the same statement.
+    fn trail_head_statement(&self, item: &OutboxItem) -> Result<SignedEnvelope> {
+        let corrupt = |what: &str| StoreError::Corrupt {
+            what: format!("outbox trail head {}", item.object_id),
+            reason: what.to_owned(),
+        };
+        let (stream, seq) =
+            parse_trail_head_id(&item.object_id).ok_or_else(|| corrupt("not <stream>@<seq>"))?;
+        let inspection_id =
+            stream.strip_prefix("inspection:").ok_or_else(|| corrupt("not an inspection stream"))?;
+        let record_id = item.depends_on.first().ok_or_else(|| corrupt("names no record"))?;
+        let entries = self.store.read(|conn, keys| trail::verify_stream(conn, keys, stream))?;
+        let head = entries.iter().find(|e| e.seq == seq).ok_or_else(|| corrupt("no such event"))?;
+        let statement = TrailHeadStatement {
+            statement: TRAIL_HEAD_TYPE.to_owned(),
+            v: TRAIL_HEAD_VERSION,
+            trail_id: item.object_id.clone(),
+            inspection_id: inspection_id.to_owned(),
+            stream: stream.to_owned(),
+            seq,
+            hash: head.hash.clone(),
+            at: head.at.clone(),
+            record_id: record_id.clone(),
+            device_key_id: key_id(&self.signer.public_key()?)?,
+        };
+        let payload = serde_json::to_value(&statement).map_err(|e| corrupt(&e.to_string()))?;
+        SignedEnvelope::seal(&payload, self.signer)
     }
 
     /// Backs a row off (true) or wedges it (false), keeping the offset the server last reported.

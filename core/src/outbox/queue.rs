@@ -100,6 +100,22 @@ pub fn enqueue(
     Ok(id)
 }
 
+/// 定稿 — queues a frozen record and then its trail head inside the freeze's transaction: the
+/// record waits for every evidence item of its inspection, the trail head (`<stream>@<seq>`, the
+/// head right after the freeze event) waits for the record. Returns the trail head's object id.
+pub fn enqueue_frozen_record(
+    tx: &Transaction<'_>,
+    record_id: &str,
+    evidence_ids: &[String],
+    stream: &str,
+    head_seq: i64,
+) -> Result<String> {
+    enqueue(tx, OutboxKind::Record, record_id, evidence_ids)?;
+    let head = crate::protocol::trail_head::trail_head_id(stream, head_seq);
+    enqueue(tx, OutboxKind::TrailHead, &head, &[record_id.to_owned()])?;
+    Ok(head)
+}
+
 /// Rows whose time has come and whose dependencies are all acknowledged, oldest first.
 pub fn due(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<OutboxItem>> {
     let acknowledged: std::collections::HashSet<String> = {

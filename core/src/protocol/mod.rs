@@ -9,6 +9,7 @@
 //! - [`receipt`]: intake's signed receipts and its published key.
 //! - [`tus`]: the tus 1.0 constants and header codecs of resumable blob upload.
 //! - [`pull`]: the change feed a terminal pulls by cursor.
+//! - [`trail_head`]: the trail-head statement submitted after a frozen record.
 
 pub mod auth;
 pub mod base64url;
@@ -19,6 +20,7 @@ mod error;
 pub mod pull;
 pub mod receipt;
 pub mod statement;
+pub mod trail_head;
 pub mod tus;
 
 pub use canonical::{canonicalize, parse_strict};

@@ -607,11 +607,9 @@ pub fn freeze(
                 signatures.push(signature_statement(e)?);
             }
         }
-        let videos: Vec<String> = evidence_rows::list_for_inspection(tx, keys, &record.inspection_id)?
-            .into_iter()
-            .filter(|r| r.kind == EvidenceKind::Video)
-            .map(|r| r.id)
-            .collect();
+        let evidence = evidence_rows::list_for_inspection(tx, keys, &record.inspection_id)?;
+        let videos: Vec<String> =
+            evidence.iter().filter(|r| r.kind == EvidenceKind::Video).map(|r| r.id.clone()).collect();
         let missing = unmet_signature_rules(&record.document.content, &signatures, &refusals, &|id| {
             videos.iter().any(|v| v == id)
         });
@@ -679,6 +677,15 @@ pub fn freeze(
             serde_json::to_value(&statement).map_err(|e| RecordError::invalid("freeze", e.to_string()))?;
         let envelope = SignedEnvelope::seal(&payload, signer)?;
         persist::mark_frozen(tx, keys, &record.id, &envelope)?;
+        // Sent after its evidence, then its trail head (the sync driver builds the head's statement).
+        let evidence_ids: Vec<String> = evidence.into_iter().map(|r| r.id).collect();
+        crate::outbox::enqueue_frozen_record(
+            tx,
+            &record.id,
+            &evidence_ids,
+            &statement.trail_head.stream,
+            seq,
+        )?;
         let frozen = persist::load_record(tx, keys, &record.id)?;
         view(&frozen, &current)
     })
