@@ -76,11 +76,6 @@ impl InspectionSession {
         guard(|| Ok(self.0.return_to_recording(&reason)?))
     }
 
-    /// 已签字 — records the content hash of the frozen record everybody signed.
-    pub fn mark_signed(&self, content_hash: String) -> Result<InspectionState, FieldsealError> {
-        guard(|| Ok(self.0.mark_signed(&content_hash)?))
-    }
-
     /// 签退 — leaving the site after signing.
     pub fn close_on_site(&self, location: Option<GeoPoint>) -> Result<InspectionState, FieldsealError> {
         guard(|| Ok(self.0.close_on_site(location)?))

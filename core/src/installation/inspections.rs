@@ -198,11 +198,8 @@ impl InspectionSession {
         self.change(|i, now| i.return_to_recording(reason, now))
     }
 
-    /// 已签字 — records the content hash of the frozen record everybody signed; the model re-checks
-    /// the certificates and blockers.
-    pub fn mark_signed(&self, content_hash: &str) -> Result<InspectionState> {
-        self.change(|i, now| i.mark_signed(content_hash, now))
-    }
+    // 已签字 has no method here: an inspection becomes signed only when its record is frozen with
+    // every signature (`record::service`), in the same transaction, never on the app's word.
 
     /// 签退 — leaving the site after signing.
     pub fn close_on_site(&self, location: Option<GeoPoint>) -> Result<InspectionState> {
