@@ -8,6 +8,7 @@ mod sync_support;
 use fieldseal_core::{
     Error,
     crypto::DeviceSigner,
+    evidence::{CaptureFlag, IngestPolicy},
     outbox::{DrainReport, WedgedReason},
     sync::{ClientOptions, IntakeClient, SyncError, Trust, enrolment},
 };
@@ -207,4 +208,35 @@ async fn over_tls_the_pinned_province_ca_is_trusted_and_another_is_refused() {
         ),
         Err(SyncError::PlainHttpRefused { .. })
     ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The clock: intake's clock is three hours ahead of this device's.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_clock_hours_off_is_learnt_from_intake_and_flagged_on_later_captures() {
+    let ahead = fieldseal_intake::clock::OffsetClock::default();
+    ahead.advance(chrono::Duration::hours(3));
+    let data = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let intake = TestIntake::start_on(data, None, Some(std::sync::Arc::new(ahead))).await;
+    intake.intake.import_register(&example("register.json")).await.unwrap();
+    let terminal = Terminal::new();
+    let before = terminal.seal_photos(1, 320);
+    let client = terminal.client(&intake.base(), &Trust::LoopbackPlain, 64 << 10);
+    enrol(&terminal, &client, &intake).await;
+    terminal.driver(&client).drain(deadline()).await.unwrap();
+
+    let offset = terminal.store.read(|c, _| enrolment::clock_offset_ms(c)).unwrap().expect("offset measured");
+    assert!((offset - 3 * 3_600_000).abs() < 5_000, "offset {offset} ms");
+    let policy = IngestPolicy { known_server_offset_ms: Some(offset), ..IngestPolicy::default() };
+    let after = terminal.seal_photos_with(1, 320, policy);
+
+    let flagged = |id: &str| {
+        terminal.manifest(id).flags.iter().any(
+            |f| matches!(f, CaptureFlag::DeviceClockOff { offset_secs, .. } if (offset_secs - 10_800).abs() < 5),
+        )
+    };
+    assert!(!flagged(&before[0]), "nothing was known before the first sync");
+    assert!(flagged(&after[0]), "{:?}", terminal.manifest(&after[0]).flags);
+    assert_eq!(terminal.manifest(&after[0]).captured.server_offset_ms, Some(offset));
 }

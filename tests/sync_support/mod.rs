@@ -137,16 +137,17 @@ impl Terminal {
 
     /// Seals `count` distinct photos (real JPEGs with real EXIF) through the real ingest.
     pub fn seal_photos(&self, count: usize, width: u32) -> Vec<String> {
+        self.seal_photos_with(count, width, IngestPolicy::default())
+    }
+
+    /// As [`Terminal::seal_photos`], under `policy`; photos differ from every one sealed before.
+    pub fn seal_photos_with(&self, count: usize, width: u32, policy: IngestPolicy) -> Vec<String> {
         let guard = TestGuard::capturing();
-        let cx = IngestContext {
-            store: &self.store,
-            signer: self.signer.as_ref(),
-            guard: &guard,
-            policy: IngestPolicy::default(),
-        };
+        let cx = IngestContext { store: &self.store, signer: self.signer.as_ref(), guard: &guard, policy };
         let captures = self.dir.path().join("captures");
         std::fs::create_dir_all(&captures).unwrap();
-        (0..count)
+        let first = self.store.read(|c, _| outbox::all(c)).unwrap().len();
+        (first..first + count)
             .map(|i| {
                 let spec = testmedia::PhotoSpec {
                     width: width + 8 * (i as u32 % 64),
@@ -156,11 +157,18 @@ impl Terminal {
                 };
                 let path = captures.join(format!("IMG_{i:04}.jpg"));
                 std::fs::write(&path, testmedia::photo(&spec)).unwrap();
-                ingest(&cx, &request(&path, EvidenceKind::Photo), &CancelToken::new(), &mut |_| {})
-                    .unwrap()
-                    .evidence_id
+                let mut req = request(&path, EvidenceKind::Photo);
+                // The platform leaves the server offset to the core, which learnt it during sync.
+                req.clock.server_offset_ms = None;
+                ingest(&cx, &req, &CancelToken::new(), &mut |_| {}).unwrap().evidence_id
             })
             .collect()
+    }
+
+    /// The signed manifest of a sealed item.
+    pub fn manifest(&self, evidence_id: &str) -> fieldseal_core::evidence::EvidenceManifest {
+        let row = self.store.read(|c, k| fieldseal_core::store::evidence::get(c, k, evidence_id)).unwrap();
+        serde_json::from_value(row.envelope.payload.clone()).unwrap()
     }
 
     pub fn client(&self, base: &str, trust: &Trust, chunk_size: usize) -> IntakeClient {

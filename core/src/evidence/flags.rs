@@ -49,6 +49,9 @@ pub enum CaptureFlag {
     ClockMismatch { delta_secs: i64, tolerance_secs: i64 },
     /// 后补 — captured after the inspection's check-out.
     BackFilled { after_checkout_secs: i64 },
+    /// The device clock differs from the provincial server's clock by more than the tolerance
+    /// (server minus device, as sync last measured it): the wall-clock times are the device's.
+    DeviceClockOff { offset_secs: i64, tolerance_secs: i64 },
 }
 
 /// A flag explained for a reviewer: its stable code and what it means, in Chinese and English.
@@ -86,6 +89,7 @@ impl CaptureFlag {
             CaptureFlag::ExifPositionMismatch { .. } => "exif_position_mismatch",
             CaptureFlag::ClockMismatch { .. } => "clock_mismatch",
             CaptureFlag::BackFilled { .. } => "back_filled",
+            CaptureFlag::DeviceClockOff { .. } => "device_clock_off",
         }
     }
 }
@@ -189,6 +193,18 @@ impl CaptureFlag {
                 format!("后补：在检查结束（签退）后 {} 分钟采集。", after_checkout_secs / 60),
                 format!("Back-filled: captured {} min after check-out.", after_checkout_secs / 60),
             ),
+            CaptureFlag::DeviceClockOff { offset_secs, .. } => {
+                let (zh, en) = if *offset_secs > 0 { ("慢", "behind") } else { ("快", "ahead of") };
+                let minutes = offset_secs.abs() / 60;
+                Message::new(
+                    format!(
+                        "设备时钟比省级系统时钟{zh}约 {minutes} 分钟；记录的是设备时间，核对时请按此差值换算。"
+                    ),
+                    format!(
+                        "The device clock was about {minutes} min {en} the provincial server's clock; the times recorded are the device's, so allow for this difference when reviewing."
+                    ),
+                )
+            }
         }
     }
 }
@@ -216,6 +232,7 @@ mod tests {
             CaptureFlag::ExifPositionMismatch { distance_m: 120.0, allowed_m: 20.0 },
             CaptureFlag::ClockMismatch { delta_secs: 90, tolerance_secs: 30 },
             CaptureFlag::BackFilled { after_checkout_secs: 7200 },
+            CaptureFlag::DeviceClockOff { offset_secs: 10_800, tolerance_secs: 300 },
         ];
         for f in flags {
             let v = serde_json::to_value(&f).unwrap();

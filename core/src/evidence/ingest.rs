@@ -78,11 +78,19 @@ pub struct IngestPolicy {
     pub location: LocationPolicy,
     pub time: TimePolicy,
     pub chunk_size: usize,
+    /// Server clock minus device clock (ms) as sync last measured it: recorded in captures whose
+    /// platform clock reading carries none, and flagged when beyond the time policy's tolerance.
+    pub known_server_offset_ms: Option<i64>,
 }
 
 impl Default for IngestPolicy {
     fn default() -> Self {
-        Self { location: LocationPolicy::default(), time: TimePolicy::default(), chunk_size: CHUNK_SIZE }
+        Self {
+            location: LocationPolicy::default(),
+            time: TimePolicy::default(),
+            chunk_size: CHUNK_SIZE,
+            known_server_offset_ms: None,
+        }
     }
 }
 
@@ -426,13 +434,14 @@ fn build_manifest(
     parent: Option<ParentRef>,
     thumbnail_sha256: Option<String>,
 ) -> EvidenceManifest {
-    let capture_time = req.clock.wall_utc();
+    let clock = time::with_known_offset(&req.clock, policy.known_server_offset_ms);
+    let capture_time = clock.wall_utc();
     let assessment =
         location::assess(req.location.as_ref(), gate.site.as_ref(), capture_time, &policy.location);
     let mut flags = assessment.flags;
     let summary = exif.map(|e| &e.summary);
     let exif_expected = req.kind == EvidenceKind::Photo && sealed.media.may_have_exif();
-    flags.extend(time::check_times(&req.clock, summary, exif_expected, gate.checked_out_at, &policy.time));
+    flags.extend(time::check_times(&clock, summary, exif_expected, gate.checked_out_at, &policy.time));
     flags.extend(summary.map(|s| s.flags()).unwrap_or_default());
     if !sealed.structure.irregular.is_empty() {
         flags.push(CaptureFlag::MediaIrregular { details: sealed.structure.irregular.clone() });
@@ -449,7 +458,7 @@ fn build_manifest(
         size: sealed.size,
         media_type: sealed.media,
         kind: req.kind,
-        captured: req.clock.clone(),
+        captured: clock,
         location: req.location.clone(),
         distance_to_site_m: assessment.distance_to_site_m,
         exif: summary.cloned(),

@@ -48,12 +48,25 @@ pub struct TimePolicy {
     pub exif_tolerance_secs: i64,
     /// GNSS time may differ from the wall clock by this much.
     pub gnss_tolerance_secs: i64,
+    /// The device clock may differ from the provincial server's (the offset sync measured) by
+    /// this much.
+    pub server_offset_tolerance_secs: i64,
 }
 
 impl Default for TimePolicy {
     fn default() -> Self {
-        Self { exif_tolerance_secs: 120, gnss_tolerance_secs: 30 }
+        Self { exif_tolerance_secs: 120, gnss_tolerance_secs: 30, server_offset_tolerance_secs: 300 }
     }
+}
+
+/// The clock reading with the server offset sync last measured filled in, when the platform gave
+/// none. A reading that carries its own offset is kept as it is.
+pub fn with_known_offset(clock: &CaptureClock, known_server_offset_ms: Option<i64>) -> CaptureClock {
+    let mut clock = clock.clone();
+    if clock.server_offset_ms.is_none() {
+        clock.server_offset_ms = known_server_offset_ms;
+    }
+    clock
 }
 
 /// Compares the clocks with each other, with EXIF and with the inspection's check-out.
@@ -92,6 +105,15 @@ pub fn check_times(
         let delta_secs = (clock.wall_utc() - gnss).num_seconds();
         if delta_secs.abs() > policy.gnss_tolerance_secs {
             flags.push(CaptureFlag::ClockMismatch { delta_secs, tolerance_secs: policy.gnss_tolerance_secs });
+        }
+    }
+    if let Some(offset_ms) = clock.server_offset_ms {
+        let offset_secs = offset_ms / 1000;
+        if offset_secs.abs() > policy.server_offset_tolerance_secs {
+            flags.push(CaptureFlag::DeviceClockOff {
+                offset_secs,
+                tolerance_secs: policy.server_offset_tolerance_secs,
+            });
         }
     }
     if let Some(out) = checked_out_at {
@@ -190,6 +212,28 @@ mod tests {
         let flags = check_times(&clock(14, 30, 0), None, false, Some(out), &p);
         assert_eq!(flags, vec![CaptureFlag::BackFilled { after_checkout_secs: 1800 }]);
         assert!(check_times(&clock(13, 59, 0), None, false, Some(out), &p).is_empty());
+    }
+
+    #[test]
+    fn a_device_clock_hours_off_the_server_is_flagged_with_the_measured_offset() {
+        let p = TimePolicy::default();
+        // Sync measured the server three hours ahead; the platform gave no offset of its own.
+        let c = with_known_offset(&clock(14, 30, 0), Some(3 * 3600 * 1000 + 250));
+        assert_eq!(c.server_offset_ms, Some(10_800_250));
+        assert_eq!(
+            check_times(&c, None, false, None, &p),
+            vec![CaptureFlag::DeviceClockOff { offset_secs: 10_800, tolerance_secs: 300 }]
+        );
+        // Within the tolerance, or never measured: nothing to flag.
+        assert!(
+            check_times(&with_known_offset(&clock(14, 30, 0), Some(-4_000)), None, false, None, &p)
+                .is_empty()
+        );
+        assert!(check_times(&with_known_offset(&clock(14, 30, 0), None), None, false, None, &p).is_empty());
+        // The platform's own reading wins over the stored one.
+        let mut own = clock(14, 30, 0);
+        own.server_offset_ms = Some(1_000);
+        assert_eq!(with_known_offset(&own, Some(10_800_000)).server_offset_ms, Some(1_000));
     }
 
     #[test]

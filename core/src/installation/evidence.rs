@@ -10,6 +10,7 @@ use crate::{
         self, CancelToken, EvidenceDetail, EvidenceListItem, IngestContext, IngestOutcome, IngestPolicy,
         IngestProgress, IngestRequest, StoredInspectionGuard, VerifiedEvidence, view,
     },
+    sync::enrolment,
 };
 
 /// Evidence capture and viewing for an open installation.
@@ -37,7 +38,14 @@ impl EvidenceIngest {
             store: self.installation.store(),
             signer: self.installation.signer(),
             guard: &StoredInspectionGuard,
-            policy: IngestPolicy::default(),
+            // The device clock's offset from intake's, as the last sync measured it.
+            policy: IngestPolicy {
+                known_server_offset_ms: self
+                    .installation
+                    .store()
+                    .read(|c, _| enrolment::clock_offset_ms(c))?,
+                ..IngestPolicy::default()
+            },
         };
         evidence::ingest(&cx, request, cancel, progress)
     }
