@@ -6,15 +6,30 @@
 //! that sealed it. The manifest is signed as canonical JSON (RFC 8785) in a `SignedEnvelope`;
 //! changing any field, or any byte of the blob it names, fails verification.
 //!
-//! Format v1. Fields are only ever added in a new version; `deny_unknown_fields` makes a reader
+//! Format v2. Fields are only ever added in a new version; `deny_unknown_fields` makes a reader
 //! refuse a manifest it does not fully understand instead of silently ignoring part of it.
+//!
+//! | v | what it can say |
+//! |---|---|
+//! | 1 | the original field set: media types JPEG, PNG, HEIC and the v1 audio/video types; EXIF GPS with both coordinates; the v1 flags |
+//! | 2 | adds `movie` (container creation time, duration, location), `exif.irregular`, EXIF GPS with either coordinate missing, `image/heif` and `image/avif`, and the flags `exif_irregular`, `exif_gps_implausible`, `media_irregular`, `preview_over_budget` |
+//!
+//! Ingest writes v2. Verifiers accept both, and a v1 manifest only when it uses nothing v1 could
+//! not say ([`EvidenceManifest::check_format`]), so a v1 verifier and this one agree on every v1
+//! manifest. Specified in docs/formats/evidence-manifest.md; vectors in core/tests/vectors.
 
 use serde::{Deserialize, Serialize};
 
 use super::{CaptureClock, CaptureFlag, ExifSummary, LocationFix, MediaType, isobmff::MovieSummary};
-use crate::checklist::EvidenceKind;
+use crate::{
+    checklist::EvidenceKind,
+    protocol::{ProtocolError, SignedEnvelope},
+};
 
-pub const MANIFEST_VERSION: u32 = 1;
+/// The version ingest writes.
+pub const MANIFEST_VERSION: u32 = 2;
+/// Every version a verifier accepts (each checked by [`EvidenceManifest::check_format`]).
+pub const SUPPORTED_MANIFEST_VERSIONS: [u32; 2] = [1, 2];
 /// The envelope payload's `"type"` for an evidence manifest.
 pub const MANIFEST_TYPE: &str = "evidence_manifest";
 
@@ -84,6 +99,71 @@ impl EvidenceManifest {
     pub fn flag_codes(&self) -> Vec<&'static str> {
         self.flags.iter().map(CaptureFlag::code).collect()
     }
+
+    /// Checks the statement type and version, and that a v1 manifest says nothing only v2 can
+    /// (the table in the module documentation). Returns the reason when it does not hold.
+    pub fn check_format(&self) -> Result<(), String> {
+        if self.statement != MANIFEST_TYPE {
+            return Err(format!("type {:?}, expected {MANIFEST_TYPE:?}", self.statement));
+        }
+        match self.v {
+            2 => Ok(()),
+            1 => match self.v2_feature() {
+                Some(feature) => Err(format!("v1 manifest uses {feature}, which only v2 has")),
+                None => Ok(()),
+            },
+            v => Err(format!("unsupported version {v} (supported: {SUPPORTED_MANIFEST_VERSIONS:?})")),
+        }
+    }
+
+    /// The first thing in this manifest that format v1 cannot express, if any.
+    fn v2_feature(&self) -> Option<String> {
+        if self.movie.is_some() {
+            return Some("movie".into());
+        }
+        if matches!(self.media_type, MediaType::Heif | MediaType::Avif) {
+            return Some(format!("media type {}", self.media_type.mime()));
+        }
+        if let Some(exif) = &self.exif {
+            if !exif.irregular.is_empty() {
+                return Some("exif.irregular".into());
+            }
+            if exif.gps.as_ref().is_some_and(|g| g.lat.is_none() || g.lon.is_none()) {
+                return Some("exif.gps without both coordinates".into());
+            }
+        }
+        self.flags
+            .iter()
+            .find(|f| {
+                matches!(
+                    f,
+                    CaptureFlag::ExifIrregular { .. }
+                        | CaptureFlag::ExifGpsImplausible { .. }
+                        | CaptureFlag::MediaIrregular { .. }
+                        | CaptureFlag::PreviewOverBudget { .. }
+                )
+            })
+            .map(|f| format!("flag {}", f.code()))
+    }
+}
+
+/// Verifies an evidence manifest envelope under the device's public key (65-byte SEC1), parses it
+/// with unknown fields refused, and checks its format ([`EvidenceManifest::check_format`]) and
+/// that it names the key that signed it. The
+/// one way a receiver (intake, a bundle verifier) reads a manifest it did not make.
+pub fn open_signed(envelope: &SignedEnvelope, public_key: &[u8]) -> crate::Result<EvidenceManifest> {
+    envelope.verify(public_key)?;
+    let manifest: EvidenceManifest = serde_json::from_value(envelope.payload.clone())
+        .map_err(|e| ProtocolError::malformed(MANIFEST_TYPE, e.to_string()))?;
+    manifest.check_format().map_err(|reason| ProtocolError::malformed(MANIFEST_TYPE, reason))?;
+    if manifest.device_key_id != envelope.key_id {
+        return Err(ProtocolError::malformed(
+            MANIFEST_TYPE,
+            "names another device key than the one that signed",
+        )
+        .into());
+    }
+    Ok(manifest)
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! 证据校验 — re-checking a stored item end to end.
 //!
 //! An item verifies when: its sealed manifest opens under its own row id (column AEAD); the
-//! envelope's ES256 signature verifies under the device's public key; the manifest names this row
+//! envelope's ES256 signature verifies under the device's public key; the manifest is of a
+//! supported format version and says only what its version can; the manifest names this row
 //! (id, inspection, links, kind, media type, size) and the key that signed it; the vault blob
 //! decrypts segment by segment (stream AEAD) to bytes whose length and SHA-256 are the manifest's;
 //! and the thumbnail, if any, decrypts to the bytes whose hash the manifest names. The AEAD alone
@@ -12,11 +13,7 @@ use std::io::{self, Write};
 
 use ring::digest;
 
-use super::{
-    EvidenceError, EvidenceManifest,
-    ingest::manifest_of,
-    manifest::{MANIFEST_TYPE, MANIFEST_VERSION},
-};
+use super::{EvidenceError, EvidenceManifest, ingest::manifest_of};
 use crate::{
     Result,
     crypto::{column::hex, stream::StreamDecryptor},
@@ -36,9 +33,10 @@ pub fn verify_item(store: &Store, evidence_id: &str, public_key: &[u8]) -> Resul
     let row = store.read(|conn, keys| rows::get(conn, keys, evidence_id))?;
     row.envelope.verify(public_key)?;
     let manifest = manifest_of(&row.envelope)?;
-    let bound = manifest.statement == MANIFEST_TYPE
-        && manifest.v == MANIFEST_VERSION
-        && manifest.device_key_id == row.envelope.key_id
+    if let Err(reason) = manifest.check_format() {
+        return Err(EvidenceError::verification(format!("manifest format ({reason})")).into());
+    }
+    let bound = manifest.device_key_id == row.envelope.key_id
         && manifest.evidence_id == row.id
         && manifest.inspection_id == row.inspection_id
         && manifest.item_id == row.item_id

@@ -280,6 +280,7 @@ pub fn verify_members(src: &mut dyn MemberSource, options: &VerifyOptions<'_>, r
             env.verify(&public_key).map_err(|e| e.to_string())?;
             let m: EvidenceManifest =
                 serde_json::from_value(env.payload.clone()).map_err(|e| e.to_string())?;
+            m.check_format()?;
             if &m.evidence_id != id || m.inspection_id != manifest.inspection_id {
                 return Err("names another evidence item or inspection".into());
             }

@@ -7,10 +7,7 @@
 use std::sync::Arc;
 
 use fieldseal_core::{
-    evidence::{
-        EvidenceManifest,
-        manifest::{MANIFEST_TYPE, MANIFEST_VERSION},
-    },
+    evidence::{EvidenceManifest, manifest},
     protocol::{
         SignedEnvelope,
         receipt::{RECEIPT_TYPE, RECEIPT_VERSION, Receipt, ReceiptKind},
@@ -98,8 +95,8 @@ impl Intake {
     /// An evidence manifest: signed by this device's key, naming a blob intake holds, with the same
     /// size.
     pub async fn submit_evidence(&self, device: &Device, envelope: &SignedEnvelope) -> Result<StatementRow> {
-        let manifest: EvidenceManifest =
-            statement::open(envelope, &device.public_key, MANIFEST_TYPE, u64::from(MANIFEST_VERSION))?;
+        // Every supported manifest version (v1 from older terminals, v2), each held to what it can say.
+        let manifest: EvidenceManifest = manifest::open_signed(envelope, &device.public_key)?;
         if manifest.device_key_id != device.key_id {
             return Err(IntakeError::forbidden("statement.foreign_key", "manifest names another device key"));
         }
