@@ -274,27 +274,46 @@ fn one_corrupt_inspection_row_is_skipped_and_reported_and_the_others_still_list(
 #[test]
 fn a_superseded_inspection_body_does_not_linger_in_the_database_or_its_wal() {
     // Finding 3 of issue #10: an older ciphertext of an inspection body was still in the -wal
-    // file, and putting it back rolled the inspection back.
+    // file, and putting it back rolled the inspection back. Every body superseded here (by the
+    // inspection's own saves, by an event of another writer that moves the body's trail head, and
+    // with the read connection used in between) must be gone from both files.
     let dir = tempfile::tempdir().unwrap();
     let s = store(dir.path());
+    let body = || -> Vec<u8> {
+        s.read(|c, _| Ok(c.query_row("SELECT body_enc FROM inspections", [], |r| r.get(0)).unwrap())).unwrap()
+    };
     s.write(|tx, keys| {
         db::create_inspection(tx, keys, "insp-W", task("ent-thermal", "tpl.thermal-power.permit"), t("08:00"))
             .map(|_| ())
     })
     .unwrap();
-    let old_body: Vec<u8> = s
-        .read(|c, _| Ok(c.query_row("SELECT body_enc FROM inspections", [], |r| r.get(0)).unwrap()))
-        .unwrap();
+    let mut superseded = vec![body()];
     s.write(|tx, keys| {
         db::modify_inspection(tx, keys, "insp-W", |i| i.approve("科长", t("08:01"))).map(|_| ())
     })
     .unwrap();
-    let new_body: Vec<u8> = s
-        .read(|c, _| Ok(c.query_row("SELECT body_enc FROM inspections", [], |r| r.get(0)).unwrap()))
-        .unwrap();
-    assert_ne!(old_body, new_body);
+    superseded.push(body());
+    s.read(db::task_rows).unwrap();
+    s.write(|tx, keys| {
+        db::modify_inspection(tx, keys, "insp-W", |i| i.schedule(date(DAY), t("08:02"))).map(|_| ())
+    })
+    .unwrap();
+    superseded.push(body());
+    s.write(|tx, keys| {
+        let event = fieldseal_core::trail::DomainEvent::new(
+            "inspection:insp-W",
+            "record.exported",
+            serde_json::json!({}),
+        );
+        fieldseal_core::store::trail::append(tx, keys, &event).map(|_| ())
+    })
+    .unwrap();
+    let current = body();
+    assert!(!superseded.contains(&current));
     let on_disk = database_bytes(dir.path());
     let find = |needle: &[u8]| on_disk.windows(needle.len()).any(|w| w == needle);
-    assert!(find(&new_body[..32]), "the test must see the current body on disk");
-    assert!(!find(&old_body[..32]), "the superseded body is still on disk");
+    assert!(find(&current[..32]), "the test must see the current body on disk");
+    for (n, old) in superseded.iter().enumerate() {
+        assert!(!find(&old[..32]), "superseded body {n} is still on disk");
+    }
 }

@@ -24,6 +24,19 @@ pub enum StoreError {
     /// make everything stored unreadable and let a partial restore pass as a fresh installation.
     #[error("the store holds data ({found}) but its keyring row is missing")]
     KeyringMissing { found: String },
+    /// The stored inspection was written before events its trail holds: an older copy of the row
+    /// (a restored backup, or a rollback) was put in place. Loading it would show fewer answers,
+    /// findings or evidence than the trail records.
+    #[error(
+        "stored inspection {inspection_id} (revision {revision}) is older than its trail: written at event {stored_seq}, the trail is at event {trail_seq}"
+    )]
+    InspectionOlderThanTrail { inspection_id: String, revision: u64, stored_seq: i64, trail_seq: i64 },
+    /// The stored inspection names a trail head its stream does not hold: the trail is shorter than
+    /// when the inspection was written, or the two come from different copies.
+    #[error(
+        "stored inspection {inspection_id} does not match its trail: written at event {stored_seq}, the trail ends at event {trail_seq}"
+    )]
+    InspectionTrailMismatch { inspection_id: String, stored_seq: i64, trail_seq: i64 },
 }
 
 impl StoreError {
@@ -124,6 +137,18 @@ impl Explain for StoreError {
                 ErrorClass::Integrity { what: "keyring".into() },
                 "本机数据库已有数据，但缺少其密钥记录，因此未打开，也未改动任何数据（若生成新密钥，已有证据将无法读取）。请勿清除应用数据，联系管理员从备份恢复。",
                 "The local database holds data but its key record is missing, so it was not opened and nothing was changed (a new key would make the stored evidence unreadable). Do not clear the app's data; contact your administrator to restore it from a backup.",
+            ),
+            StoreError::InspectionOlderThanTrail { inspection_id, .. } => Explained::new(
+                "store.inspection_older_than_trail",
+                ErrorClass::Integrity { what: format!("inspection {inspection_id}") },
+                "本机存储的这次检查比它的全过程记录旧：可能恢复了旧备份，或数据被回退到了较早的版本。为免显示的答案、问题或证据少于已记录的内容，本次检查未被打开，也未改动任何数据。请勿继续编辑或清除应用数据，联系管理员用全过程记录和最新备份核对后恢复。",
+                "The stored inspection is older than its trail: an older backup may have been restored, or the data was rolled back to an earlier version. So that it does not show fewer answers, findings or evidence than were recorded, the inspection was not opened and nothing was changed. Do not keep editing or clear the app's data; contact your administrator to check it against the trail and the latest backup and restore it.",
+            ),
+            StoreError::InspectionTrailMismatch { inspection_id, .. } => Explained::new(
+                "store.inspection_trail_mismatch",
+                ErrorClass::Integrity { what: format!("inspection {inspection_id}") },
+                "本机存储的这次检查与它的全过程记录对不上：全过程记录比检查短，或二者来自不同的数据副本（例如只恢复了部分备份）。本次检查未被打开，也未改动任何数据。请勿清除应用数据，联系管理员核对备份。",
+                "The stored inspection does not match its trail: the trail is shorter than the inspection, or the two come from different copies of the data (for example a partly restored backup). The inspection was not opened and nothing was changed. Do not clear the app's data; contact your administrator to check the backups.",
             ),
             // `reason` is a parser's text about decrypted data: the log gets it, the message does not.
             StoreError::Corrupt { what, .. } => Explained::new(

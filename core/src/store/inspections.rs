@@ -9,7 +9,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::{Keyring, StoreError, now_timestamp};
+use super::{Keyring, StoreError, inspection_body, now_timestamp};
 use crate::{
     Result,
     checklist::Template,
@@ -270,10 +270,6 @@ fn checked_template(body: &str, stored_hash: &str) -> Result<Template> {
 
 // ---- inspections ----
 
-fn body_context(id: &str) -> String {
-    format!("inspections.body:{id}")
-}
-
 /// Saves an inspection after an operation, with the events that operation returned. Refuses to
 /// overwrite a newer revision (two screens acting on stale copies must not undo each other).
 pub fn save_inspection(
@@ -295,6 +291,12 @@ pub fn save_inspection(
         )
         .into());
     }
+    // The events first: the sealed body records the stream's head after them (see
+    // `inspection_body`). These are the inspection's own events, so the stored body need not follow.
+    for event in events {
+        crate::store::trail::append_unfollowed(tx, keys, event)?;
+    }
+    let body = inspection_body::seal(tx, keys, inspection)?;
     let checklist = inspection.checklist();
     tx.execute(
         "INSERT INTO inspections (id, state, revision, enterprise_id, planned_date, template_id, template_version,
@@ -316,7 +318,7 @@ pub fn save_inspection(
             checklist.map(|c| c.register_version.as_str()),
             checklist.map(|c| c.register_hash.as_str()),
             now_timestamp(),
-            seal(keys, &body_context(id), inspection)?
+            body
         ],
     )
     .map_err(StoreError::sql("save inspection"))?;
@@ -343,7 +345,7 @@ pub fn save_inspection(
         )
         .map_err(StoreError::sql("save findings"))?;
     }
-    append_events(tx, keys, events)
+    Ok(())
 }
 
 /// Serde's snake_case name of a unit enum value, for plain index columns.
@@ -431,13 +433,17 @@ fn load_revision(conn: &Connection, id: &str) -> Result<u64> {
     Ok(rev.max(0) as u64)
 }
 
+/// Loads an inspection; refuses a body older than its trail (a restored backup, a rollback) with
+/// [`StoreError::InspectionOlderThanTrail`] rather than showing fewer answers than were recorded.
 pub fn load_inspection(conn: &Connection, keys: &Keyring, id: &str) -> Result<Inspection> {
-    let sealed: Option<Vec<u8>> = conn
-        .query_row("SELECT body_enc FROM inspections WHERE id = ?1", [id], |r| r.get(0))
+    let row: Option<(i64, Vec<u8>)> = conn
+        .query_row("SELECT revision, body_enc FROM inspections WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()
         .map_err(StoreError::sql("read inspection"))?;
-    let sealed = sealed.ok_or_else(|| StoreError::NotFound { what: format!("inspection {id}") })?;
-    open(keys, &body_context(id), &sealed)
+    let (revision, sealed) = row.ok_or_else(|| StoreError::NotFound { what: format!("inspection {id}") })?;
+    inspection_body::open(conn, keys, id, revision.max(0) as u64, &sealed)
 }
 
 /// A list read from sealed rows: what opened, and the rows that did not.
@@ -461,16 +467,16 @@ pub struct UnreadableRow {
 /// Every stored inspection, soonest planned first; rows that do not open are reported apart.
 pub fn list_inspections(conn: &Connection, keys: &Keyring) -> Result<Listed<Inspection>> {
     let mut stmt = conn
-        .prepare("SELECT id, body_enc FROM inspections ORDER BY planned_date, id")
+        .prepare("SELECT id, revision, body_enc FROM inspections ORDER BY planned_date, id")
         .map_err(StoreError::sql("list inspections"))?;
     let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?)))
         .map_err(StoreError::sql("list inspections"))?
         .collect::<Result<Vec<_>, _>>()
         .map_err(StoreError::sql("list inspections"))?;
     let mut listed = Listed { items: Vec::with_capacity(rows.len()), unreadable: Vec::new() };
-    for (id, sealed) in rows {
-        match open(keys, &body_context(&id), &sealed) {
+    for (id, revision, sealed) in rows {
+        match inspection_body::open(conn, keys, &id, revision.max(0) as u64, &sealed) {
             Ok(inspection) => listed.items.push(inspection),
             Err(e) => listed.unreadable.push(UnreadableRow { code: e.explain().code, id }),
         }

@@ -23,21 +23,8 @@ impl Keyring {
         vault: &dyn KeyVault,
         vault_blobs: bool,
     ) -> Result<Self> {
-        let row: Option<(Vec<u8>, Vec<u8>)> = tx
-            .query_row("SELECT wrapped_data_key, key_check FROM keyring WHERE id = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()
-            .map_err(StoreError::sql("read keyring"))?;
-        match row {
-            Some((wrapped, check)) => {
-                let key = DataKey::unwrap_from(vault, &wrapped)?;
-                let keys = Self::from_data_key(&key);
-                match keys.column.open(KEY_CHECK_CONTEXT, &check) {
-                    Ok(plain) if plain == KEY_CHECK_PLAINTEXT => Ok(keys),
-                    _ => Err(CryptoError::WrongKey.into()),
-                }
-            }
+        match Self::load_existing(tx, vault)? {
+            Some(keys) => Ok(keys),
             None => {
                 if let Some(found) = first_populated_table(tx)? {
                     return Err(StoreError::KeyringMissing { found: format!("table {found}") }.into());
@@ -55,6 +42,26 @@ impl Keyring {
                 .map_err(StoreError::sql("create keyring"))?;
                 Ok(keys)
             }
+        }
+    }
+}
+
+impl Keyring {
+    /// The installation's keys if its keyring row exists (checked against the stored key-check
+    /// value), `None` before the first open created it. Migrations that re-seal rows use this.
+    pub(super) fn load_existing(tx: &Transaction<'_>, vault: &dyn KeyVault) -> Result<Option<Self>> {
+        let row: Option<(Vec<u8>, Vec<u8>)> = tx
+            .query_row("SELECT wrapped_data_key, key_check FROM keyring WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(StoreError::sql("read keyring"))?;
+        let Some((wrapped, check)) = row else { return Ok(None) };
+        let key = DataKey::unwrap_from(vault, &wrapped)?;
+        let keys = Self::from_data_key(&key);
+        match keys.column.open(KEY_CHECK_CONTEXT, &check) {
+            Ok(plain) if plain == KEY_CHECK_PLAINTEXT => Ok(Some(keys)),
+            _ => Err(CryptoError::WrongKey.into()),
         }
     }
 }

@@ -3,10 +3,14 @@
 //! A released migration is never edited: a change to the schema is a new file and a new entry.
 //! `migrated_schema_equals_fresh_schema` proves that upgrading from every earlier version ends in
 //! exactly the schema a new installation gets.
+//!
+//! A migration that must re-seal existing rows (SQL cannot encrypt) has a [`DataStep`]: its SQL
+//! runs up to a line `-- fieldseal:data-step`, then the step with the store's keys, then the rest
+//! of the SQL, all in the same transaction, so a store is never left half-converted.
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use super::StoreError;
+use super::{Keyring, StoreError};
 
 /// Migration `i` (1-based) brings the schema from version `i - 1` to `i`.
 const MIGRATIONS: &[&str] = &[
@@ -16,9 +20,23 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/0004_records.sql"),
     include_str!("sql/0005_sync.sql"),
     include_str!("sql/0006_upload_discard.sql"),
+    include_str!("sql/0007_inspection_revision_binding.sql"),
 ];
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Rewrites existing rows inside a migration. `keys` is `None` when the store has no keyring row
+/// yet (a new installation); a step that finds rows to convert then refuses with `KeyringMissing`.
+pub type DataStep = fn(&Transaction<'_>, Option<&Keyring>) -> crate::Result<()>;
+
+/// The migrations (by version) that carry a [`DataStep`].
+const DATA_STEPS: &[(i64, DataStep)] = &[(7, super::inspection_body::upgrade_to_format_2)];
+
+/// Where a migration's SQL hands over to its [`DataStep`].
+const DATA_STEP_MARKER: &str = "-- fieldseal:data-step";
+
+/// Loads the store's existing keys for a [`DataStep`]; `Ok(None)` when there is no keyring row.
+pub type LoadKeys<'a> = &'a dyn Fn(&Transaction<'_>) -> crate::Result<Option<Keyring>>;
 
 pub fn user_version(conn: &Connection) -> Result<i64, StoreError> {
     conn.query_row("PRAGMA user_version", [], |row| row.get(0))
@@ -34,30 +52,51 @@ pub fn check_not_newer(conn: &Connection) -> Result<i64, StoreError> {
     Ok(found)
 }
 
-pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    migrate_to(conn, LATEST_VERSION)
+/// Brings the schema to [`LATEST_VERSION`]; `load_keys` is called (once) only if a migration to
+/// apply has a [`DataStep`].
+pub fn migrate(conn: &mut Connection, load_keys: LoadKeys<'_>) -> crate::Result<()> {
+    migrate_to(conn, LATEST_VERSION, load_keys)
 }
 
-fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), StoreError> {
+pub(super) fn migrate_to(conn: &mut Connection, target: i64, load_keys: LoadKeys<'_>) -> crate::Result<()> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(StoreError::sql("begin migration"))?;
     // Re-read inside the write lock: another process may have migrated since we looked.
     let current = check_not_newer(&tx)?;
+    let mut keys: Option<Option<Keyring>> = None;
     for version in current + 1..=target {
         let sql = MIGRATIONS[(version - 1) as usize];
-        tx.execute_batch(sql).map_err(|source| StoreError::Migration { version, source })?;
+        let failed = |source| StoreError::Migration { version, source };
+        match DATA_STEPS.iter().find(|(v, _)| *v == version) {
+            None => tx.execute_batch(sql).map_err(failed)?,
+            Some((_, step)) => {
+                let (before, after) = sql.split_once(DATA_STEP_MARKER).unwrap_or((sql, ""));
+                tx.execute_batch(before).map_err(failed)?;
+                if keys.is_none() {
+                    keys = Some(load_keys(&tx)?);
+                }
+                step(&tx, keys.as_ref().and_then(Option::as_ref))?;
+                tx.execute_batch(after).map_err(failed)?;
+            }
+        }
     }
     if target > current {
         tx.pragma_update(None, "user_version", target)
             .map_err(|source| StoreError::Migration { version: target, source })?;
     }
-    tx.commit().map_err(|source| StoreError::Migration { version: target, source })
+    tx.commit().map_err(|source| StoreError::Migration { version: target, source })?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Schema tests run on empty databases: no row to re-seal, so no keys.
+    fn no_keys(_: &Transaction<'_>) -> crate::Result<Option<Keyring>> {
+        Ok(None)
+    }
 
     fn schema(conn: &Connection) -> Vec<(String, String, String)> {
         let mut stmt = conn
@@ -86,12 +125,12 @@ mod tests {
     #[test]
     fn migrated_schema_equals_fresh_schema() {
         let mut fresh = Connection::open_in_memory().unwrap();
-        migrate(&mut fresh).unwrap();
+        migrate(&mut fresh, &no_keys).unwrap();
         for start in 1..LATEST_VERSION {
             let mut old = Connection::open_in_memory().unwrap();
-            migrate_to(&mut old, start).unwrap();
+            migrate_to(&mut old, start, &no_keys).unwrap();
             assert_eq!(user_version(&old).unwrap(), start);
-            migrate(&mut old).unwrap();
+            migrate(&mut old, &no_keys).unwrap();
             assert_eq!(user_version(&old).unwrap(), LATEST_VERSION);
             assert_eq!(
                 schema(&old),
@@ -145,7 +184,7 @@ mod tests {
         let mut actual = Vec::new();
         for version in 1..=LATEST_VERSION {
             let mut conn = Connection::open_in_memory().unwrap();
-            migrate_to(&mut conn, version).unwrap();
+            migrate_to(&mut conn, version, &no_keys).unwrap();
             actual.push((version, render(&conn)));
         }
         // Adding a migration appends its section (old sections are never rewritten here):
@@ -179,9 +218,9 @@ mod tests {
     #[test]
     fn migrating_twice_changes_nothing() {
         let mut conn = Connection::open_in_memory().unwrap();
-        migrate(&mut conn).unwrap();
+        migrate(&mut conn, &no_keys).unwrap();
         let before = schema(&conn);
-        migrate(&mut conn).unwrap();
+        migrate(&mut conn, &no_keys).unwrap();
         assert_eq!(schema(&conn), before);
     }
 
@@ -189,6 +228,9 @@ mod tests {
     fn newer_schema_is_refused() {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.pragma_update(None, "user_version", LATEST_VERSION + 1).unwrap();
-        assert!(matches!(migrate(&mut conn), Err(StoreError::SchemaTooNew { .. })));
+        assert!(matches!(
+            migrate(&mut conn, &no_keys),
+            Err(crate::Error::Store(StoreError::SchemaTooNew { .. }))
+        ));
     }
 }

@@ -7,6 +7,7 @@
 
 mod error;
 pub mod evidence;
+mod inspection_body;
 pub mod inspections;
 mod keyring;
 mod migrations;
@@ -14,6 +15,8 @@ pub mod notes;
 mod open;
 mod private_fs;
 pub mod trail;
+#[cfg(test)]
+mod upgrade_tests;
 pub mod vault;
 
 use std::{

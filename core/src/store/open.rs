@@ -25,7 +25,9 @@ pub(super) fn open_database(
     // left byte-for-byte as it is, so this read happens before any pragma that writes.
     migrations::check_not_newer(&writer).map_err(|e| opening_failed(&path, e))?;
     configure(&writer).map_err(|source| StoreError::Open { path: path.clone(), source })?;
-    migrations::migrate(&mut writer)?;
+    migrations::migrate(&mut writer, &|tx| Keyring::load_existing(tx, key_vault))?;
+    // A migration that re-sealed rows leaves their plaintext pages in the `-wal` until checkpointed.
+    let _ = writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
 
     let tx = writer
         .transaction_with_behavior(TransactionBehavior::Immediate)

@@ -16,8 +16,22 @@ use crate::{
 };
 
 /// Appends `event` to its stream inside the caller's transaction, so the event commits or rolls back
-/// with the change it describes.
+/// with the change it describes. An event in an inspection's stream also moves the head recorded in
+/// that inspection's sealed body (see [`super::inspection_body`]), so the body stays as new as its
+/// trail.
 pub fn append(tx: &Transaction<'_>, keys: &Keyring, event: &DomainEvent) -> Result<TrailEntry> {
+    let entry = append_unfollowed(tx, keys, event)?;
+    super::inspection_body::follow_trail(tx, keys, &entry)?;
+    Ok(entry)
+}
+
+/// [`append`] without moving the inspection body's head: only for the inspection's own save, which
+/// seals a new body with the new head right after.
+pub(super) fn append_unfollowed(
+    tx: &Transaction<'_>,
+    keys: &Keyring,
+    event: &DomainEvent,
+) -> Result<TrailEntry> {
     let (seq, prev_hash) = match head(tx, &event.stream)? {
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS.to_owned()),

@@ -1,0 +1,206 @@
+//! 检查密文 — how an inspection is sealed in `inspections.body_enc`, bound to its revision and to
+//! its trail (issue 10, finding 3).
+//!
+//! - The revision is in the encryption context (`inspections.body:<id>:r<revision>`), so a body only
+//!   opens beside the revision it was written with.
+//! - The head of the inspection's trail stream (`inspection:<id>`) when the body was written is
+//!   inside the sealed body. Every append to that stream — the inspection's own events, and those
+//!   of evidence, records and exports — moves the head; [`follow_trail`] moves the body's recorded
+//!   head with it in the same transaction.
+//!
+//! An older ciphertext of the row (left in the `-wal`, in a backup, or put back by hand together
+//! with its old revision) still decrypts, but names a head the trail has moved past: [`open`]
+//! refuses it with [`StoreError::InspectionOlderThanTrail`] instead of loading an inspection with
+//! fewer answers than its trail records. A body whose head is *ahead of* or not on its trail (the
+//! trail cut short, or a body from another installation) is refused as
+//! [`StoreError::InspectionTrailMismatch`].
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use super::{Keyring, StoreError, trail};
+use crate::{
+    Result,
+    model::Inspection,
+    trail::{GENESIS, TrailEntry},
+};
+
+/// The sealed body's format: 2 added the revision context and the trail head (1 was the bare
+/// inspection under `inspections.body:<id>`, converted by migration 7).
+const FORMAT: u32 = 2;
+
+/// The stream every inspection's events go to.
+const STREAM_PREFIX: &str = "inspection:";
+
+/// What `body_enc` holds once opened.
+#[derive(Serialize, Deserialize)]
+struct SealedBody<T> {
+    v: u32,
+    /// The stream's last event when this body was written; `None` before the first event.
+    trail_head: Option<TrailHead>,
+    inspection: T,
+}
+
+/// One event of a stream, by position and hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct TrailHead {
+    seq: i64,
+    hash: String,
+}
+
+fn context(id: &str, revision: u64) -> String {
+    format!("inspections.body:{id}:r{revision}")
+}
+
+fn stream_of(id: &str) -> String {
+    format!("{STREAM_PREFIX}{id}")
+}
+
+fn current_head(conn: &Connection, id: &str) -> Result<Option<TrailHead>> {
+    Ok(trail::head(conn, &stream_of(id))?.map(|(seq, hash)| TrailHead { seq, hash }))
+}
+
+fn corrupt(id: &str, reason: impl Into<String>) -> crate::Error {
+    StoreError::Corrupt { what: format!("inspection {id}"), reason: reason.into() }.into()
+}
+
+fn seal_body<T: Serialize>(keys: &Keyring, id: &str, revision: u64, body: &SealedBody<T>) -> Result<Vec<u8>> {
+    let json = serde_json::to_vec(body).map_err(|e| corrupt(id, e.to_string()))?;
+    Ok(keys.column.seal(&context(id, revision), &json)?)
+}
+
+fn open_body<T: DeserializeOwned>(
+    keys: &Keyring,
+    id: &str,
+    revision: u64,
+    sealed: &[u8],
+) -> Result<SealedBody<T>> {
+    let json = keys.column.open(&context(id, revision), sealed)?;
+    let body: SealedBody<T> = serde_json::from_slice(&json).map_err(|e| corrupt(id, e.to_string()))?;
+    if body.v != FORMAT {
+        return Err(corrupt(id, format!("sealed body format {}", body.v)));
+    }
+    Ok(body)
+}
+
+/// Seals `inspection` with the current head of its stream: call it after the operation's events
+/// were appended, in the same transaction.
+pub(super) fn seal(conn: &Connection, keys: &Keyring, inspection: &Inspection) -> Result<Vec<u8>> {
+    let id = inspection.id();
+    let body = SealedBody { v: FORMAT, trail_head: current_head(conn, id)?, inspection };
+    seal_body(keys, id, inspection.revision(), &body)
+}
+
+/// Opens the body of row `id` stored with `revision`, and refuses it unless it is as new as its
+/// trail (see the module header).
+pub(super) fn open(
+    conn: &Connection,
+    keys: &Keyring,
+    id: &str,
+    revision: u64,
+    sealed: &[u8],
+) -> Result<Inspection> {
+    let body: SealedBody<Inspection> = open_body(keys, id, revision, sealed)?;
+    if body.inspection.id() != id || body.inspection.revision() != revision {
+        return Err(corrupt(id, "the sealed inspection names another id or revision than its row"));
+    }
+    let trail_head = current_head(conn, id)?;
+    if body.trail_head == trail_head {
+        return Ok(body.inspection);
+    }
+    let stored_seq = body.trail_head.as_ref().map_or(0, |h| h.seq);
+    let trail_seq = trail_head.as_ref().map_or(0, |h| h.seq);
+    // Older: the trail holds the very event the body names, and more after it.
+    let on_trail = match &body.trail_head {
+        None => true,
+        Some(h) => event_hash(conn, id, h.seq)?.as_deref() == Some(h.hash.as_str()),
+    };
+    if on_trail && stored_seq < trail_seq {
+        Err(StoreError::InspectionOlderThanTrail {
+            inspection_id: id.to_owned(),
+            revision,
+            stored_seq,
+            trail_seq,
+        }
+        .into())
+    } else {
+        Err(StoreError::InspectionTrailMismatch { inspection_id: id.to_owned(), stored_seq, trail_seq }
+            .into())
+    }
+}
+
+fn event_hash(conn: &Connection, id: &str, seq: i64) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT hash FROM trail_events WHERE stream = ?1 AND seq = ?2",
+            params![stream_of(id), seq],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(StoreError::sql("read trail event"))?)
+}
+
+/// Moves the stored body's recorded head to `appended`, which was just appended to an inspection's
+/// stream by someone other than the inspection's own save (evidence sealed, a record signed, a
+/// bundle exported), so the body stays as new as its trail.
+///
+/// A body that was *not* current before this append (rolled back, damaged, from another key) is
+/// left as it is, so it is still refused on load: following the trail never launders a stale body
+/// and never fails the append that triggered it.
+pub(super) fn follow_trail(tx: &Transaction<'_>, keys: &Keyring, appended: &TrailEntry) -> Result<()> {
+    let Some(id) = appended.stream.strip_prefix(STREAM_PREFIX) else { return Ok(()) };
+    let row: Option<(i64, Vec<u8>)> = tx
+        .query_row("SELECT revision, body_enc FROM inspections WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()
+        .map_err(StoreError::sql("read inspection"))?;
+    let Some((revision, sealed)) = row else { return Ok(()) };
+    let revision = revision.max(0) as u64;
+    // The inspection stays opaque JSON here: only its head changes.
+    let Ok(mut body) = open_body::<serde_json::Value>(keys, id, revision, &sealed) else { return Ok(()) };
+    let head_before = body.trail_head.as_ref().map_or(GENESIS, |h| h.hash.as_str());
+    if head_before != appended.prev_hash {
+        return Ok(());
+    }
+    body.trail_head = Some(TrailHead { seq: appended.seq, hash: appended.hash.clone() });
+    tx.execute(
+        "UPDATE inspections SET body_enc = ?2 WHERE id = ?1",
+        params![id, seal_body(keys, id, revision, &body)?],
+    )
+    .map_err(StoreError::sql("save inspection"))?;
+    Ok(())
+}
+
+/// Migration 7: every format-1 body (the bare inspection under `inspections.body:<id>`) is sealed
+/// again as format 2 with its revision and its stream's head at upgrade time. Nothing older is
+/// known to compare with, so the upgrade trusts the store as it finds it.
+pub(super) fn upgrade_to_format_2(tx: &Transaction<'_>, keys: Option<&Keyring>) -> Result<()> {
+    let rows = {
+        let mut stmt = tx
+            .prepare("SELECT id, revision, body_enc FROM inspections")
+            .map_err(StoreError::sql("read inspections"))?;
+        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?)))
+            .map_err(StoreError::sql("read inspections"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::sql("read inspections"))?
+    };
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let keys = keys.ok_or_else(|| StoreError::KeyringMissing { found: "table inspections".into() })?;
+    for (id, revision, sealed) in rows {
+        // A row that does not open (damaged before the upgrade) is left as it is: it stays
+        // unreadable and reported by the lists, and does not stop the store from opening.
+        let Ok(json) = keys.column.open(&format!("inspections.body:{id}"), &sealed) else { continue };
+        let Ok(inspection) = serde_json::from_slice::<serde_json::Value>(&json) else { continue };
+        let revision = revision.max(0) as u64;
+        let body = SealedBody { v: FORMAT, trail_head: current_head(tx, &id)?, inspection };
+        tx.execute(
+            "UPDATE inspections SET body_enc = ?2 WHERE id = ?1",
+            params![id, seal_body(keys, &id, revision, &body)?],
+        )
+        .map_err(StoreError::sql("upgrade inspection body"))?;
+    }
+    Ok(())
+}

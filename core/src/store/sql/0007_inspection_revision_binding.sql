@@ -1,0 +1,5 @@
+-- Migration 7: inspection bodies bound to their revision and to their trail (issue 10, finding 3).
+-- No table changes: every body is sealed again as format 2, with its revision in the encryption
+-- context and the head of its trail stream inside (store/inspection_body.rs). That needs the
+-- column key, so it is this migration's data step, in the same transaction.
+-- fieldseal:data-step
