@@ -42,4 +42,6 @@ dependencies {
     implementation("androidx.activity:activity-ktx:1.11.0")
     implementation("androidx.lifecycle:lifecycle-runtime-ktx:2.9.4")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.10.2")
+    // Background sync (SyncWorker): the core decides, WorkManager wakes the app up.
+    implementation("androidx.work:work-runtime-ktx:2.10.5")
 }

@@ -4,7 +4,8 @@
 # Runs on a plain Debian 12 machine as root, with no Gradle and no Android SDK:
 #   1. installs what is missing: a JRE, Debian's JNA and JUnit 4 (+ Hamcrest), and the Kotlin
 #      compiler from the npm package kotlin-compiler (unpacked under .cache/kotlin, gitignored);
-#   2. builds the host library (`cargo build -p fieldseal-ffi`, dev profile);
+#   2. builds the host library and the intake binary the sync test starts on 127.0.0.1
+#      (`cargo build -p fieldseal-ffi -p fieldseal-intake`, dev profile);
 #   3. generates the Kotlin bindings from that library with the workspace's own uniffi-bindgen, with
 #      android=false so they run on a desktop JVM (the Android build uses build-android.sh instead);
 #   4. compiles bindings + tests once with kotlinc and runs them with JUnit 4's JUnitCore;
@@ -71,12 +72,15 @@ kotlin_lib="$kotlin_home/lib"
 # --- 2. host library ----------------------------------------------------------------------------------
 cd "$repo_root"
 if [ "${KOTLIN_TESTS_SKIP_CARGO_BUILD:-0}" != 1 ]; then
-    log "building fieldseal-ffi (dev profile)"
-    cargo build -q -p fieldseal-ffi
+    log "building fieldseal-ffi and fieldseal-intake (dev profile)"
+    # SyncEngineTest starts the real intake binary on 127.0.0.1 (and stops it, even on failure).
+    cargo build -q -p fieldseal-ffi -p fieldseal-intake
 fi
 native_dir="$target_dir/debug"
 cdylib="$native_dir/libfieldseal_ffi.so"
 [ -f "$cdylib" ] || { log "missing $cdylib"; exit 1; }
+intake_bin="$native_dir/fieldseal-intake"
+[ -x "$intake_bin" ] || { log "missing $intake_bin"; exit 1; }
 
 # --- 3. bindings ------------------------------------------------------------------------------------
 rm -rf "$build_dir"
@@ -122,7 +126,7 @@ log "running ${#test_classes[@]} test classes"
 # The runner (src/runner) prints JUnit's report, one line per test and `junit: N passed, M failed,
 # K skipped`; a crash of the JVM or of the native library leaves no such line: counted as a failure.
 set +e
-java -Djna.library.path="$native_dir" -cp "$run_cp" \
+java -Djna.library.path="$native_dir" -Dfieldseal.intake.bin="$intake_bin" -cp "$run_cp" \
     cn.fieldseal.core.testrunner.RunTestsKt "${test_classes[@]}" 2>&1 | tee "$build_dir/junit.log"
 junit_status=${PIPESTATUS[0]}
 set -e

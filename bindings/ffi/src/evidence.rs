@@ -30,7 +30,7 @@ pub trait IngestListener: Send + Sync {
 /// Cancelling after the commit has no effect. Use a new handle for each ingest.
 #[derive(Debug, Default, uniffi::Object)]
 pub struct CancelHandle {
-    token: CancelToken,
+    pub(crate) token: CancelToken,
 }
 
 #[uniffi::export]
@@ -51,7 +51,7 @@ impl CancelHandle {
 
 /// Cancels the core token when the caller stops awaiting (a Kotlin coroutine or Swift task was
 /// cancelled): the blocking ingest then stops at its next chunk and cleans up.
-struct CancelOnDrop(Option<CancelToken>);
+pub(crate) struct CancelOnDrop(pub(crate) Option<CancelToken>);
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {

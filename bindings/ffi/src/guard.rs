@@ -26,6 +26,21 @@ pub(crate) async fn guard_blocking<T: Send + 'static>(
     }
 }
 
+/// Awaits async core work (a sync pass) spawned on the root object's runtime, whose reactor reqwest
+/// needs whatever executor the caller awaits from; a panic there arrives as a `JoinError`.
+pub(crate) async fn guard_spawned<T: Send + 'static>(
+    runtime: &tokio::runtime::Runtime,
+    work: impl Future<Output = Result<T, FieldsealError>> + Send + 'static,
+) -> Result<T, FieldsealError> {
+    match runtime.spawn(work).await {
+        Ok(result) => result,
+        Err(join) if join.is_panic() => {
+            Err(FieldsealError::internal_panic(&panic_text(join.into_panic().as_ref())))
+        }
+        Err(_) => Err(FieldsealError::cancelled()),
+    }
+}
+
 fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()

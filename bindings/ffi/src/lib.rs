@@ -12,6 +12,7 @@ mod guard;
 mod inspections;
 mod platform;
 mod root;
+mod sync;
 
 pub use evidence::{CancelHandle, EvidenceIngest, IngestListener, capture_flag_message};
 pub use fieldseal_core::FieldsealError;
@@ -21,6 +22,7 @@ pub use platform::{
     software_passphrase_vault,
 };
 pub use root::Fieldseal;
+pub use sync::SyncEngine;
 
 // Chrono and path types are the core's custom types (text on the other side); methods here that take
 // or return one use the core's converters.

@@ -3,7 +3,10 @@ package cn.fieldseal.app
 import android.app.Application
 import cn.fieldseal.app.platform.KeystoreDeviceSigner
 import cn.fieldseal.app.platform.KeystoreKeyVault
+import cn.fieldseal.app.sync.SyncWorker
+import cn.fieldseal.core.SyncSettings
 import cn.fieldseal.ffi.Fieldseal
+import cn.fieldseal.ffi.SyncEngine
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Deferred
 import kotlinx.coroutines.Dispatchers
@@ -23,9 +26,26 @@ class FieldsealApp : Application() {
     private val scope = CoroutineScope(SupervisorJob() + Dispatchers.IO)
     private var opening: Deferred<Fieldseal>? = null
 
+    private var sync: SyncEngine? = null
+
     override fun onCreate() {
         super.onCreate()
         core()
+        SyncWorker.schedulePeriodic(this)
+    }
+
+    /**
+     * The sync engine for this build's province: the intake address and the province's CA
+     * certificate (PEM) are resources of the provincial build (res/values/province.xml,
+     * res/raw/province_ca.pem), never typed in by a user. Without the CA file the core trusts no
+     * server at all (plain HTTP to loopback only), so a build missing it cannot send anywhere.
+     */
+    suspend fun syncEngine(): SyncEngine {
+        synchronized(this) { sync }?.let { return it }
+        val caId = resources.getIdentifier("province_ca", "raw", packageName)
+        val ca = if (caId == 0) null else resources.openRawResource(caId).bufferedReader().use { it.readText() }
+        val engine = core().await().syncEngine(SyncSettings(intakeUrl = getString(R.string.intake_url), provinceCaPem = ca))
+        return synchronized(this) { sync ?: engine.also { sync = it } }
     }
 
     /** The open core; await it from a coroutine. */
