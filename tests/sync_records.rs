@@ -21,7 +21,10 @@ use fieldseal_core::{
     },
     record::service,
     store::trail,
-    sync::{ClientOptions, IntakeClient, Trust, enrolment},
+    sync::{
+        ClientOptions, IntakeClient, Trust, enrolment,
+        release::{self, Kept, ReleaseDecision, RetentionRule},
+    },
 };
 use inspection_support::t;
 use record_support::Visit;
@@ -179,4 +182,120 @@ async fn a_record_is_never_sent_while_its_evidence_is_unacknowledged() {
     assert_eq!(row(&v, OutboxKind::Record, &record_id).state, "pending");
     let stored = intake.intake.meta.statements().await.unwrap();
     assert!(stored.iter().all(|s| s.kind == ReceiptKind::Evidence), "only evidence reached intake");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The retention rule: the vault copy of an original is released only after a verified receipt
+// naming its hash, once old enough, and once the record is accepted.
+
+/// A visit synced whole (evidence, record, trail head); returns its intake and evidence ids.
+async fn synced_visit() -> (TestIntake, Visit, Vec<String>) {
+    let intake = TestIntake::start(None).await;
+    let v = record_support::visit();
+    frozen(&v);
+    let signer = signer_of(&v);
+    let client = client(&intake.base(), signer.clone());
+    enrolment::enrol(&v.store, &client, signer.as_ref(), &intake.code().await, None).await.unwrap();
+    let report = driver(&v, &client, &signer).drain(deadline()).await.unwrap();
+    assert_eq!(report.acknowledged, 4, "{report:?}");
+    let ids = v
+        .store
+        .read(|c, _| outbox::all(c))
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.kind == OutboxKind::Evidence)
+        .map(|i| i.object_id)
+        .collect();
+    (intake, v, ids)
+}
+
+fn blob_in_vault(v: &Visit, evidence_id: &str) -> bool {
+    let row = v.store.read(|c, k| fieldseal_core::store::evidence::get(c, k, evidence_id)).unwrap();
+    v.store.vault().contains(&row.blob_id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledged_original_is_released_only_once_old_enough_and_then_for_good() {
+    let (_intake, v, ids) = synced_visit().await;
+    let rule = RetentionRule { min_age: chrono::Duration::days(30), require_record_accepted: true };
+    let now = chrono::Utc::now();
+
+    let early = release::release(&v.store, &ids[0], &rule, now).unwrap();
+    assert!(matches!(early, ReleaseDecision::Keep(Kept::TooRecent { .. })), "{early:?}");
+    assert!(blob_in_vault(&v, &ids[0]));
+
+    let later = now + chrono::Duration::days(31);
+    let released = release::release_due(&v.store, &rule, later).unwrap();
+    assert_eq!(released.len(), 2, "both photos");
+    for id in &ids {
+        assert!(!blob_in_vault(&v, id), "the original left the vault");
+        assert!(v.store.read(|c, _| release::is_released(c, id)).unwrap());
+        // The row and its signed manifest stay: the item is still listed and explained.
+        v.store.read(|c, k| fieldseal_core::store::evidence::get(c, k, id)).unwrap();
+    }
+    let stream = format!("inspection:{}", v.inspection_id);
+    let kinds: Vec<String> = v
+        .store
+        .read(|c, k| trail::verify_stream(c, k, &stream))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "evidence.released").count(), 2, "{kinds:?}");
+    assert_eq!(
+        release::release(&v.store, &ids[0], &rule, later).unwrap(),
+        ReleaseDecision::Keep(Kept::AlreadyReleased)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_naming_another_hash_never_releases_even_on_an_acknowledged_row() {
+    let (intake, v, ids) = synced_visit().await;
+    let any_age = RetentionRule { min_age: chrono::Duration::zero(), require_record_accepted: false };
+    let far = chrono::Utc::now() + chrono::Duration::days(3650);
+    let id = &ids[0];
+    let stored: Vec<u8> =
+        v.store.read(|c, _| outbox::acknowledged_receipt(c, OutboxKind::Evidence, id)).unwrap().unwrap();
+    let real = SignedEnvelope::from_json_str(std::str::from_utf8(&stored).unwrap()).unwrap();
+
+    // Signed by intake's real key, but over another hash; and the real one with its hash edited.
+    let mut other = real.payload.clone();
+    other["sha256"] = serde_json::json!("00".repeat(32));
+    let resigned = SignedEnvelope::seal(&other, intake.intake.key.as_ref()).unwrap();
+    let mut broken = real.clone();
+    broken.payload["sha256"] = serde_json::json!("00".repeat(32));
+    let row_id = row(&v, OutboxKind::Evidence, id).id;
+    for (forged, why) in [(resigned, "names another content hash"), (broken, "signature does not verify")] {
+        let text = forged.to_json_string().unwrap();
+        v.store.write(|tx, _| outbox::acknowledge(tx, row_id, text.as_bytes())).unwrap();
+        let decision = release::release(&v.store, id, &any_age, far).unwrap();
+        match decision {
+            ReleaseDecision::Keep(Kept::ReceiptRefused { reason }) => {
+                assert!(reason.contains(why.split(' ').next().unwrap()), "{reason}")
+            }
+            other => panic!("released on a forged receipt: {other:?}"),
+        }
+        assert!(blob_in_vault(&v, id));
+        fieldseal_core::evidence::verify_item(
+            &v.store,
+            id,
+            &fieldseal_core::crypto::DeviceSigner::public_key(&v.signer).unwrap(),
+        )
+        .unwrap();
+    }
+    // Without a receipt at all the database itself refuses to record a release.
+    let refused = v.store.write(|tx, _| {
+        tx.execute(
+            "INSERT INTO evidence_releases (evidence_id, blob_id, receipt_id, sha256, released_at, trail_hash)
+             VALUES ('not-acknowledged', 'b', 'r', 's', 't', 'h')",
+            [],
+        )
+        .map_err(|e| fieldseal_core::store::StoreError::sql("test insert")(e).into())
+    });
+    assert!(refused.is_err());
+    // The other photo, whose receipt is genuine, is released under the same rule.
+    assert!(matches!(
+        release::release(&v.store, &ids[1], &any_age, far).unwrap(),
+        ReleaseDecision::Release { .. }
+    ));
 }

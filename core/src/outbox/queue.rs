@@ -7,7 +7,7 @@
 //! acknowledged. [`super::driver`] drains it.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -140,6 +140,19 @@ pub fn get(conn: &Connection, kind: OutboxKind, object_id: &str) -> Result<Optio
     Ok(list(conn, "WHERE kind = ?1 AND object_id = ?2", params![kind.as_str(), object_id])?
         .into_iter()
         .next())
+}
+
+/// The receipt stored with an acknowledged row (not verified here: see `sync::receipt`).
+pub fn acknowledged_receipt(conn: &Connection, kind: OutboxKind, object_id: &str) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .query_row(
+            "SELECT receipt FROM outbox WHERE kind = ?1 AND object_id = ?2 AND state = 'acknowledged'",
+            params![kind.as_str(), object_id],
+            |r| r.get::<_, Option<Vec<u8>>>(0),
+        )
+        .optional()
+        .map_err(StoreError::sql("read outbox receipt"))?
+        .flatten())
 }
 
 pub fn status(conn: &Connection) -> Result<OutboxStatus> {
