@@ -10,7 +10,7 @@ use fieldseal_core::{
     crypto::DeviceSigner,
     evidence::{CaptureFlag, IngestPolicy},
     outbox::{DrainReport, WedgedReason},
-    sync::{ClientOptions, IntakeClient, SyncError, Trust, enrolment},
+    sync::{ClientOptions, IntakeClient, SyncError, Trust, enrolment, pull},
 };
 use fieldseal_intake::http::serve;
 use sync_support::*;
@@ -239,4 +239,101 @@ async fn a_device_clock_hours_off_is_learnt_from_intake_and_flagged_on_later_cap
     assert!(!flagged(&before[0]), "nothing was known before the first sync");
     assert!(flagged(&after[0]), "{:?}", terminal.manifest(&after[0]).flags);
     assert_eq!(terminal.manifest(&after[0]).captured.server_offset_ms, Some(offset));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pull: tasks, templates, the register and revocations by cursor, into the task list.
+
+fn tasks_json(ids: &[&str]) -> String {
+    let tasks: Vec<serde_json::Value> = ids
+        .iter()
+        .map(|id| {
+            serde_json::json!({"id": id, "title": "双随机抽查", "source": "double_random", "enterprise_id": "ent-001",
+                "template_id": "tpl.thermal-power.permit", "planned_date": "2026-12-02", "inspectors": [INSPECTOR]})
+        })
+        .collect();
+    serde_json::json!({ "tasks": tasks }).to_string()
+}
+
+fn task_titles(terminal: &Terminal) -> Vec<String> {
+    terminal
+        .store
+        .read(fieldseal_core::store::inspections::task_rows)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.title)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulled_tasks_appear_in_the_task_list_once_and_the_cursor_carries_on() {
+    let intake = TestIntake::start(None).await;
+    intake.intake.import_templates(&example("templates/thermal-power-permit.json")).await.unwrap();
+    intake.intake.import_tasks(&tasks_json(&["task-1"])).await.unwrap();
+    let terminal = Terminal::new();
+    let client = terminal.client(&intake.base(), &Trust::LoopbackPlain, 64 << 10);
+    enrol(&terminal, &client, &intake).await;
+    let at = chrono::Utc::now().fixed_offset();
+    assert!(task_titles(&terminal).is_empty());
+
+    let first = pull::pull_all(&terminal.store, &client, terminal.signer.as_ref(), at).await.unwrap();
+    assert_eq!((first.tasks, first.templates, first.registers), (1, 1, 1), "{first:?}");
+    assert_eq!(task_titles(&terminal), ["双随机抽查"]);
+    let stored = terminal.store.read(enrolment::load).unwrap().unwrap().pull_cursor;
+    assert_eq!(stored, first.cursor);
+    assert!(!stored.is_empty());
+    // The template and register arrived validated and usable offline.
+    let template = terminal
+        .store
+        .read(|c, _| fieldseal_core::store::inspections::latest_template(c, "tpl.thermal-power.permit"));
+    assert!(template.unwrap().is_some());
+
+    // Nothing new: nothing applied twice. A new task (and the same one again) after the cursor.
+    let again = pull::pull_all(&terminal.store, &client, terminal.signer.as_ref(), at).await.unwrap();
+    assert_eq!((again.tasks, again.templates, again.registers), (0, 0, 0), "{again:?}");
+    intake.intake.import_tasks(&tasks_json(&["task-1", "task-2"])).await.unwrap();
+    let next = pull::pull_all(&terminal.store, &client, terminal.signer.as_ref(), at).await.unwrap();
+    assert_eq!(next.tasks, 1, "only task-2 is new: {next:?}");
+    assert_eq!(task_titles(&terminal).len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_device_and_an_unusable_template_stop_the_pull_with_typed_errors() {
+    let intake = TestIntake::start(None).await;
+    let terminal = Terminal::new();
+    let client = terminal.client(&intake.base(), &Trust::LoopbackPlain, 64 << 10);
+    enrol(&terminal, &client, &intake).await;
+    let at = chrono::Utc::now().fixed_offset();
+    let first = pull::pull_all(&terminal.store, &client, terminal.signer.as_ref(), at).await.unwrap();
+
+    // A template this terminal cannot accept: refused by name, its page not applied.
+    intake
+        .intake
+        .meta
+        .publish(&fieldseal_intake::store::CatalogEntry {
+            kind: fieldseal_core::protocol::pull::PullKind::Template,
+            id: "tpl.future".into(),
+            version: "2099.1".into(),
+            audience: String::new(),
+            body: serde_json::json!({"id": "tpl.future", "format": 99}),
+        })
+        .await
+        .unwrap();
+    match pull::pull_all(&terminal.store, &client, terminal.signer.as_ref(), at).await {
+        Err(Error::Sync(e @ SyncError::PulledItemRefused { .. })) => {
+            assert!(!e.is_transient());
+            assert_eq!(fieldseal_core::explain::Explain::explain(&e).code, "sync.pulled_item_refused");
+        }
+        other => panic!("expected a refused template, got {other:?}"),
+    }
+    let cursor = terminal.store.read(enrolment::load).unwrap().unwrap().pull_cursor;
+    assert_eq!(cursor, first.cursor, "the refused page was not applied");
+
+    // Revoked: the next request is refused as such, not as a network failure.
+    let device_id = terminal.store.read(enrolment::load).unwrap().unwrap().device_id;
+    intake.intake.revoke(&device_id).await.unwrap();
+    match pull::pull_all(&terminal.store, &client, terminal.signer.as_ref(), at).await {
+        Err(Error::Sync(SyncError::DeviceRevoked)) => {}
+        other => panic!("expected DeviceRevoked, got {other:?}"),
+    }
 }

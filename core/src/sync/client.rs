@@ -344,6 +344,9 @@ fn refusal(during: &'static str, answer: &Answer) -> SyncError {
     let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
     let text = |key: &str| body["error"][key].as_str().unwrap_or("").to_owned();
     let code = text("code");
+    if code == "auth.device_revoked" {
+        return SyncError::DeviceRevoked;
+    }
     SyncError::Server {
         during,
         status: answer.status.as_u16(),

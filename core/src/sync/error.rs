@@ -31,6 +31,14 @@ pub enum SyncError {
     /// wrong address, a misconfigured server, or someone in between. Never retried blindly.
     #[error("{during}: server certificate not trusted: {reason}")]
     UntrustedServer { during: &'static str, reason: String },
+    /// Intake revoked this device (its key is in the revocation feed, or its token request was
+    /// refused as revoked): nothing more can be sent or pulled until it is enrolled again.
+    #[error("this device was revoked by intake")]
+    DeviceRevoked,
+    /// A pulled task, template or register this terminal cannot accept (a newer format, or a
+    /// template that fails validation); the page it came in was not applied.
+    #[error("pulled {kind} {id} refused: {reason}")]
+    PulledItemRefused { kind: &'static str, id: String, reason: String },
     /// Plain HTTP to anything but a loopback address.
     #[error("plain HTTP refused for {url}")]
     PlainHttpRefused { url: String },
@@ -110,6 +118,23 @@ impl Explain for SyncError {
                 "服务器的证书不是本省配置的证书，连接已中止，数据未发送。请确认网络和服务器地址，或联系系统管理员。",
                 "The server's certificate is not the one configured for this province, so the connection was stopped and nothing was sent. Check the network and server address, or contact your administrator.",
             ),
+            SyncError::DeviceRevoked => Explained::new(
+                "sync.device_revoked",
+                network(false),
+                "本设备已被省级系统注销，无法再上传或接收任务。本机数据仍完整保存；请联系系统管理员重新注册本设备。",
+                "The provincial system has revoked this device, so it can no longer upload or receive tasks. Everything on it is kept; ask your administrator to enrol the device again.",
+            ),
+            SyncError::PulledItemRefused { kind, .. } => Explained::new(
+                "sync.pulled_item_refused",
+                network(false),
+                format!(
+                    "从省级系统下载的{}无法在本机使用，本次下载未保存。请更新应用，或联系系统管理员检查该内容。",
+                    kind_zh(kind)
+                ),
+                format!(
+                    "A {kind} downloaded from the provincial system cannot be used on this device, so this download was not saved. Update the app, or ask your administrator to check it."
+                ),
+            ),
             SyncError::PlainHttpRefused { .. } => Explained::new(
                 "sync.plain_http",
                 network(false),
@@ -117,5 +142,14 @@ impl Explain for SyncError {
                 "Only encrypted connections (HTTPS) to the provincial system are allowed. Check the server address.",
             ),
         }
+    }
+}
+
+fn kind_zh(kind: &str) -> &'static str {
+    match kind {
+        "task" => "检查任务",
+        "template" => "检查清单",
+        "register" => "名录",
+        _ => "内容",
     }
 }

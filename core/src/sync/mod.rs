@@ -5,6 +5,7 @@
 //! - [`enrolment`]: enrolling this installation with a one-time code and what is kept of it.
 //! - [`upload`]: a vault blob streamed to intake by tus, resumed from the server's offset.
 //! - [`receipt`]: checking a receipt against the server key and the object it must name.
+//! - [`pull`]: tasks, templates, the register and revocations pulled by cursor into the task list.
 //! - [`release`]: when an acknowledged original may leave the vault (the retention rule).
 //! - [`error`]: [`SyncError`], which says whether trying again can help.
 //!
@@ -13,6 +14,7 @@
 pub mod client;
 pub mod enrolment;
 mod error;
+pub mod pull;
 pub mod receipt;
 pub mod release;
 pub mod tls;
