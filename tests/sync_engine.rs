@@ -302,6 +302,6 @@ async fn a_stopped_upload_is_retried_or_discarded_by_a_person_and_the_evidence_k
     let discarded = events.iter().find(|e| e.kind == "upload.discarded").expect("discard in the trail");
     assert_eq!(discarded.payload["object_id"], ids[0].as_str());
     assert_eq!(discarded.payload["reason"], "与另一张照片重复，经科长同意不再上传");
-    assert_eq!(discarded.payload["stopped_for"], "sync.refused");
+    assert_eq!(discarded.payload["stopped_for"], "sync.device_revoked");
     assert!(events.iter().any(|e| e.kind == "upload.retried" && e.payload["object_id"] == ids[1].as_str()));
 }
