@@ -37,7 +37,7 @@ pub use explain::FieldsealError;
 pub use installation::{
     Clock, EnrolmentSummary, EvidenceIngest, FixedClock, InspectionSession, Inspections, Installation,
     Location, PassEnd, RecordSession, StoreStatus, SyncEngine, SyncEngineError, SyncItem, SyncItemState,
-    SyncOutcome, SyncSettings, SyncStatus, SystemClock, VerifiedStatement,
+    SyncOutcome, SyncSettings, SyncStatus, SystemClock, VerifiedStatement, verify_bundle,
 };
 pub use model::{
     AbortReason, Blocker, ChecklistView, EvidenceNeed, FindingCategory, FindingView, GeoPoint, Handling,

@@ -19,21 +19,21 @@ use fieldseal_core::{
     crypto::{DeviceSigner, signer::SoftwareSigner},
     protocol::SignedEnvelope,
     record::statements::{self, Binding, SignatureStatement},
-    verify::{Outcome, Report, VerifyOptions, verify_bundle_file, verify_members},
+    verify::{CheckOutcome, VerificationReport, VerifyOptions, verify_bundle_file, verify_members},
 };
 use inspection_support::t;
 use record_support::*;
 
-fn failed(report: &Report) -> Vec<(&'static str, &str)> {
-    report.failures().map(|c| (c.check, c.subject.as_str())).collect()
+fn failed(report: &VerificationReport) -> Vec<(&str, &str)> {
+    report.failures().map(|c| (c.check.as_str(), c.subject.as_str())).collect()
 }
 
-fn verify_map(members: &BTreeMap<String, Vec<u8>>) -> Report {
+fn verify_map(members: &BTreeMap<String, Vec<u8>>) -> VerificationReport {
     verify_map_with(members, &VerifyOptions::default())
 }
 
-fn verify_map_with(members: &BTreeMap<String, Vec<u8>>, options: &VerifyOptions<'_>) -> Report {
-    let mut report = Report::default();
+fn verify_map_with(members: &BTreeMap<String, Vec<u8>>, options: &VerifyOptions<'_>) -> VerificationReport {
+    let mut report = VerificationReport::default();
     verify_members(&mut members.clone(), options, &mut report);
     report
 }
@@ -47,7 +47,7 @@ fn an_exported_bundle_verifies_offline_with_every_check_passed() {
         &VerifyOptions { trusted_key: Some(v.signer.public_key().unwrap()), ..VerifyOptions::default() },
     );
     assert!(report.ok(), "{}", report.render_text());
-    let names: Vec<&str> = report.checks.iter().map(|c| c.check).collect();
+    let names: Vec<&str> = report.checks.iter().map(|c| c.check.as_str()).collect();
     for check in [
         "bundle.structure",
         "bundle.member_list_signature",
@@ -92,7 +92,7 @@ fn flipping_any_byte_of_any_member_is_detected_and_named() {
             let report = verify_map_with(&changed, &fast);
             assert!(!report.ok(), "flipping byte {i} of {name} went unnoticed");
             assert!(
-                report.failures().any(|c| c.subject == *name && c.outcome == Outcome::Failed),
+                report.failures().any(|c| c.subject == *name && c.outcome == CheckOutcome::Failed),
                 "flipping byte {i} of {name} was not named: {:?}",
                 failed(&report)
             );
@@ -122,7 +122,7 @@ fn the_full_report_of_a_flip_names_only_the_changed_member() {
             let mut changed = original.clone();
             changed.get_mut(name).unwrap()[i] ^= 0x80;
             let report = verify_map(&changed);
-            let failures: Vec<_> = report.failures().filter(|c| c.outcome == Outcome::Failed).collect();
+            let failures: Vec<_> = report.failures().filter(|c| c.outcome == CheckOutcome::Failed).collect();
             assert!(!failures.is_empty());
             assert!(
                 failures.iter().all(|c| c.subject == *name),
@@ -130,7 +130,7 @@ fn the_full_report_of_a_flip_names_only_the_changed_member() {
                 failed(&report)
             );
             assert!(
-                report.checks.iter().filter(|c| c.outcome == Outcome::Passed).count() > 10,
+                report.checks.iter().filter(|c| c.outcome == CheckOutcome::Passed).count() > 10,
                 "the rest was still checked"
             );
         }
@@ -206,7 +206,7 @@ fn a_bundle_resigned_with_another_device_key_is_refused_against_the_trusted_key(
         format::MANIFEST_PATH.into(),
         SignedEnvelope::seal(&payload, &stranger).unwrap().to_json_string().unwrap().into_bytes(),
     );
-    let mut report = Report::default();
+    let mut report = VerificationReport::default();
     let trusted =
         VerifyOptions { trusted_key: Some(v.signer.public_key().unwrap()), ..VerifyOptions::default() };
     verify_members(&mut m.clone(), &trusted, &mut report);

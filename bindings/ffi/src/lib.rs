@@ -11,6 +11,7 @@ mod evidence;
 mod guard;
 mod inspections;
 mod platform;
+mod records;
 mod root;
 mod sync;
 
@@ -21,6 +22,7 @@ pub use platform::{
     DeviceSigner, KeyVault, PlatformError, software_device_signer, software_key_vault,
     software_passphrase_vault,
 };
+pub use records::RecordSession;
 pub use root::Fieldseal;
 pub use sync::SyncEngine;
 

@@ -37,11 +37,12 @@ use crate::{
 
 /// What was written.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ExportSummary {
     pub path: PathBuf,
     pub record_id: String,
     pub document_hash: String,
-    pub members: usize,
+    pub members: u64,
     pub bytes: u64,
     pub with_pdf: bool,
 }
@@ -153,7 +154,7 @@ pub fn export(
         path: out.to_owned(),
         record_id: record.id.clone(),
         document_hash: record.document_hash.clone(),
-        members: members + 1,
+        members: members as u64 + 1,
         bytes,
         with_pdf: pdf.is_some(),
     })

@@ -27,7 +27,7 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use evidence::EvidenceIngest;
 pub use inspections::{InspectionSession, Inspections, Location};
 pub use open::{Installation, StoreStatus};
-pub use records::RecordSession;
+pub use records::{RecordSession, verify_bundle};
 pub use statements::VerifiedStatement;
 pub use sync::{
     EnrolmentSummary, PassEnd, SyncEngine, SyncEngineError, SyncItem, SyncItemState, SyncOutcome,

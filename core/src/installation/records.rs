@@ -3,7 +3,8 @@
 //!
 //! Times come from the installation's clock and signatures from its device signer; the rules are
 //! the record module's (`crate::record::service`). The phone exports without a PDF view: the PDF
-//! is made by the CLI or intake (`fieldseal-render`), never in the phone library.
+//! is made by the CLI or intake (`fieldseal-render`), never in the phone library, and the
+//! verifier accepts a bundle without one (docs/formats/bundle.md, `pdf.text`).
 
 use std::path::Path;
 
@@ -13,9 +14,10 @@ use crate::{
     bundle::{self, ExportSummary},
     evidence::{CaptureClock, LocationFix},
     record::{
-        AddendumRequest, BuildRequest, EntrySummary, PartyStatement, RecordView, RefuseRequest,
+        AddendumRequest, BuildRequest, EntrySummary, Page, PartyStatement, RecordView, RefuseRequest,
         RevisionRequest, SignRequest, SignerRole, Strokes, WitnessInput, service,
     },
+    verify::{BundleVerification, VerifyOptions, verify_bundle_file},
 };
 
 #[derive(Debug, Clone)]
@@ -56,6 +58,11 @@ impl RecordSession {
     /// A record or addendum by id: pages, hashes and the signatures over its current version.
     pub fn load(&self, record_id: &str) -> Result<RecordView> {
         service::load(self.installation.store(), record_id)
+    }
+
+    /// The pages of a record or addendum as the signing screen draws them (what is hashed).
+    pub fn pages(&self, record_id: &str) -> Result<Vec<Page>> {
+        Ok(self.load(record_id)?.pages)
     }
 
     /// A visible correction before freezing, confirmed by signing the new version.
@@ -162,4 +169,14 @@ impl RecordSession {
             self.installation.now(),
         )
     }
+}
+
+/// 离线校验 — verifies the bundle file at `path` offline, with public keys only, and without a PDF
+/// reader (the phone has none): a bundle carrying a PDF view reports `pdf.text` as not checked, so
+/// it does not count as verified here; a phone export (no PDF) can verify completely. With
+/// `trusted_public_key` (65-byte SEC1, from enrolment) the bundle must be signed by that key;
+/// without it the bundle's own key is used and the report says so.
+pub fn verify_bundle(path: &Path, trusted_public_key: Option<Vec<u8>>) -> BundleVerification {
+    let options = VerifyOptions { pdf_text: None, trusted_key: trusted_public_key, fail_fast: false };
+    verify_bundle_file(path, &options).into()
 }

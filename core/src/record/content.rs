@@ -26,6 +26,7 @@ pub const CONFIRMATION_TEXT: &str = "以上笔录属实";
 
 /// Whether a document is the record itself or an addendum to a frozen record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentKind {
     /// 现场检查笔录.
@@ -44,6 +45,7 @@ impl DocumentKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct RecordContent {
     #[serde(rename = "type")]
@@ -77,6 +79,7 @@ pub struct RecordContent {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct HeaderSection {
     pub enterprise_name: String,
@@ -96,6 +99,7 @@ pub struct HeaderSection {
 
 /// 现场负责人.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct PersonInCharge {
     pub name: String,
@@ -105,6 +109,7 @@ pub struct PersonInCharge {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct InspectorEntry {
     pub id: String,
@@ -115,6 +120,7 @@ pub struct InspectorEntry {
 
 /// 程序事项 — credentials shown, rights explained, recusal asked and answered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct Procedure {
     pub credentials_shown_at: String,
@@ -125,6 +131,7 @@ pub struct Procedure {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct ItemEntry {
     pub id: String,
@@ -139,6 +146,7 @@ pub struct ItemEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct CorrectionEntry {
     pub previous: String,
@@ -147,6 +155,7 @@ pub struct CorrectionEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct FindingEntry {
     pub id: String,
@@ -166,6 +175,7 @@ pub struct FindingEntry {
 
 /// One piece of evidence as the record lists it: format and hash of the original.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceEntry {
     pub id: String,
@@ -182,6 +192,7 @@ pub struct EvidenceEntry {
 
 /// 当事人意见 — confirmation ("以上笔录属实") or objection, in the party's words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct PartyStatement {
     pub objection: bool,
@@ -195,6 +206,7 @@ impl PartyStatement {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct Versions {
     pub template_id: String,
@@ -206,6 +218,7 @@ pub struct Versions {
 
 /// A visible correction made before freezing, confirmed by signing the new version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct RevisionEntry {
     pub revision: u32,
@@ -216,6 +229,7 @@ pub struct RevisionEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct Amends {
     pub record_id: String,

@@ -25,6 +25,7 @@ const DOCUMENT_DOMAIN: &[u8] = b"fieldseal-record-v1\n";
 /// A record document as exported (`record/<id>/document.json`): content and the pages laid out
 /// from it. Hashes are never stored in it; they are recomputed by whoever reads it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct RecordDocument {
     pub content: RecordContent,

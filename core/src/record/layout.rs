@@ -23,6 +23,7 @@ const TOP: u32 = 70;
 const CLOSING_TOP: u32 = 700;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum LineStyle {
     Title,
@@ -53,6 +54,7 @@ impl LineStyle {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct Line {
     pub style: LineStyle,
@@ -64,6 +66,7 @@ pub struct Line {
 
 /// Who signs in a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum SignerRole {
     /// 执法人员.
@@ -94,6 +97,7 @@ impl SignerRole {
 
 /// A box where signatures of one role are drawn on a page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct Slot {
     pub role: SignerRole,
@@ -104,6 +108,7 @@ pub struct Slot {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct Page {
     pub layout: u32,

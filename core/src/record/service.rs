@@ -76,6 +76,7 @@ pub struct SignRequest {
 
 /// A witness signing a refusal.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct WitnessInput {
     pub name: String,
     pub strokes: Strokes,
@@ -107,6 +108,7 @@ pub struct AddendumRequest {
 
 /// A record as a screen shows it: its pages and hashes, and who signed this version.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RecordView {
     pub record_id: String,
     pub inspection_id: String,
@@ -122,6 +124,7 @@ pub struct RecordView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct EntrySummary {
     pub id: String,
     pub entry: String,

@@ -24,6 +24,7 @@ pub const MAX_PRESSURE: u16 = 1023;
 const MAX_IMAGE_PX: u32 = 2048;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct Pad {
     pub width: u32,
@@ -32,6 +33,7 @@ pub struct Pad {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct StrokePoint {
     pub x: u32,
@@ -41,6 +43,7 @@ pub struct StrokePoint {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct Strokes {
     pub pad: Pad,

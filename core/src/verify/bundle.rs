@@ -12,7 +12,7 @@
 
 use std::{collections::BTreeSet, fs::File, path::Path};
 
-use super::{report::Report, source::MemberSource};
+use super::{report::VerificationReport, source::MemberSource};
 use crate::{
     bundle::{
         format::{self, BundleManifest, DeviceKey},
@@ -45,8 +45,8 @@ pub struct VerifyOptions<'a> {
 }
 
 /// Verifies the bundle file at `path`.
-pub fn verify_bundle_file(path: &Path, options: &VerifyOptions<'_>) -> Report {
-    let mut report = Report::default();
+pub fn verify_bundle_file(path: &Path, options: &VerifyOptions<'_>) -> VerificationReport {
+    let mut report = VerificationReport::default();
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {
@@ -79,7 +79,7 @@ impl Trusted {
     fn read(
         &self,
         src: &mut dyn MemberSource,
-        report: &mut Report,
+        report: &mut VerificationReport,
         check: &'static str,
         path: &str,
     ) -> Option<Vec<u8>> {
@@ -122,7 +122,11 @@ fn typed<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
 }
 
 /// Verifies a bundle's members from any source, appending to `report`.
-pub fn verify_members(src: &mut dyn MemberSource, options: &VerifyOptions<'_>, report: &mut Report) {
+pub fn verify_members(
+    src: &mut dyn MemberSource,
+    options: &VerifyOptions<'_>,
+    report: &mut VerificationReport,
+) {
     let names: BTreeSet<String> = src.names().into_iter().collect();
 
     // 1. The signed member list and the device key.

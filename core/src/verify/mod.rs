@@ -13,5 +13,5 @@ pub mod report;
 pub mod source;
 
 pub use bundle::{VerifyOptions, verify_bundle_file, verify_members};
-pub use report::{Check, Outcome, Report};
+pub use report::{BundleVerification, CheckOutcome, VerificationCheck, VerificationReport};
 pub use source::MemberSource;

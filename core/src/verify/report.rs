@@ -3,8 +3,9 @@
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub enum CheckOutcome {
     Passed,
     Failed,
     /// Could not be checked (it rests on a member that failed, or no PDF reader in this build).
@@ -13,29 +14,32 @@ pub enum Outcome {
 
 /// One check: a stable name, the member or item it concerns, and what was found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Check {
-    pub check: &'static str,
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct VerificationCheck {
+    /// Stable dotted name (`member.hash`, `record.signature`...), listed in docs/formats/bundle.md.
+    pub check: String,
     pub subject: String,
-    pub outcome: Outcome,
+    pub outcome: CheckOutcome,
     pub detail: String,
 }
 
+/// 校验报告 — every check of one verification run, in the order made.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Report {
-    pub checks: Vec<Check>,
+pub struct VerificationReport {
+    pub checks: Vec<VerificationCheck>,
 }
 
-impl Report {
+impl VerificationReport {
     pub fn pass(&mut self, check: &'static str, subject: impl Into<String>, detail: impl Into<String>) {
-        self.push(check, subject, Outcome::Passed, detail);
+        self.push(check, subject, CheckOutcome::Passed, detail);
     }
 
     pub fn fail(&mut self, check: &'static str, subject: impl Into<String>, detail: impl Into<String>) {
-        self.push(check, subject, Outcome::Failed, detail);
+        self.push(check, subject, CheckOutcome::Failed, detail);
     }
 
     pub fn skip(&mut self, check: &'static str, subject: impl Into<String>, detail: impl Into<String>) {
-        self.push(check, subject, Outcome::NotChecked, detail);
+        self.push(check, subject, CheckOutcome::NotChecked, detail);
     }
 
     /// Passed when `result` is `Ok`, failed with its error otherwise; returns whether it passed.
@@ -62,22 +66,27 @@ impl Report {
         &mut self,
         check: &'static str,
         subject: impl Into<String>,
-        outcome: Outcome,
+        outcome: CheckOutcome,
         detail: impl Into<String>,
     ) {
-        self.checks.push(Check { check, subject: subject.into(), outcome, detail: detail.into() });
+        self.checks.push(VerificationCheck {
+            check: check.to_owned(),
+            subject: subject.into(),
+            outcome,
+            detail: detail.into(),
+        });
     }
 
     /// True only when there was something to check and every check passed.
     pub fn ok(&self) -> bool {
-        !self.checks.is_empty() && self.checks.iter().all(|c| c.outcome == Outcome::Passed)
+        !self.checks.is_empty() && self.checks.iter().all(|c| c.outcome == CheckOutcome::Passed)
     }
 
-    pub fn failures(&self) -> impl Iterator<Item = &Check> {
-        self.checks.iter().filter(|c| c.outcome != Outcome::Passed)
+    pub fn failures(&self) -> impl Iterator<Item = &VerificationCheck> {
+        self.checks.iter().filter(|c| c.outcome != CheckOutcome::Passed)
     }
 
-    pub fn count(&self, outcome: Outcome) -> usize {
+    pub fn count(&self, outcome: CheckOutcome) -> usize {
         self.checks.iter().filter(|c| c.outcome == outcome).count()
     }
 
@@ -86,14 +95,17 @@ impl Report {
         let mut out = String::new();
         for c in &self.checks {
             let mark = match c.outcome {
-                Outcome::Passed => "  ok  ",
-                Outcome::Failed => "  FAIL",
-                Outcome::NotChecked => "  --  ",
+                CheckOutcome::Passed => "  ok  ",
+                CheckOutcome::Failed => "  FAIL",
+                CheckOutcome::NotChecked => "  --  ",
             };
             out.push_str(&format!("{mark} {:<26} {}  {}\n", c.check, c.subject, c.detail));
         }
-        let (passed, failed, skipped) =
-            (self.count(Outcome::Passed), self.count(Outcome::Failed), self.count(Outcome::NotChecked));
+        let (passed, failed, skipped) = (
+            self.count(CheckOutcome::Passed),
+            self.count(CheckOutcome::Failed),
+            self.count(CheckOutcome::NotChecked),
+        );
         if self.ok() {
             out.push_str(&format!("verified: {passed} checks passed / 校验通过：{passed} 项\n"));
         } else {
@@ -105,5 +117,33 @@ impl Report {
             }
         }
         out
+    }
+}
+
+/// A finished verification as an app shows it: the verdict, the counts, every check, and the
+/// text report a person reads (the same text `fieldseal verify` prints).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct BundleVerification {
+    /// True only when there was something to check and every check passed.
+    pub verified: bool,
+    pub passed: u32,
+    pub failed: u32,
+    pub not_checked: u32,
+    pub checks: Vec<VerificationCheck>,
+    pub text: String,
+}
+
+impl From<VerificationReport> for BundleVerification {
+    fn from(report: VerificationReport) -> Self {
+        let count = |o| u32::try_from(report.count(o)).unwrap_or(u32::MAX);
+        Self {
+            verified: report.ok(),
+            passed: count(CheckOutcome::Passed),
+            failed: count(CheckOutcome::Failed),
+            not_checked: count(CheckOutcome::NotChecked),
+            text: report.render_text(),
+            checks: report.checks,
+        }
     }
 }
