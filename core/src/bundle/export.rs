@@ -225,7 +225,9 @@ fn write_bundle(
         let path = format::original_path(&row.id, &row.media_type);
         let expected =
             row.envelope.payload.get("sha256").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-        let (size, sha256) = zip.add_with(&path, |w| {
+        // The signed size announces a long video (4 GiB or more) to the writer before its bytes.
+        let expected_size = row.envelope.payload.get("size").and_then(|v| v.as_u64()).unwrap_or_default();
+        let (size, sha256) = zip.add_with(&path, expected_size, |w| {
             let blob = store.vault().open_blob(&row.blob_id)?;
             let mut decryptor = StreamDecryptor::open(&store.keys().stream, blob)?;
             decryptor.decrypt_to(&mut *w)?;
