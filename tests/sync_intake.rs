@@ -82,39 +82,6 @@ async fn a_signed_receipt_naming_another_hash_is_refused_and_the_item_kept() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bad_network_loses_and_duplicates_nothing() {
-    const ITEMS: usize = 100;
-    let intake = TestIntake::start(None).await;
-    let (base, proxy) = Proxy::start(intake.addr, Mode::Faults(30), None).await;
-    let terminal = Terminal::new();
-    let ids = terminal.seal_photos(ITEMS, 48);
-    // Two chunks or more per photo, so cuts land between chunks too.
-    let client = terminal.client(&base, &Trust::LoopbackPlain, 2048);
-    enrol(&terminal, &client, &intake).await;
-
-    let report = terminal.driver(&client).drain(deadline()).await.unwrap();
-    let faults = *proxy.faults.lock().unwrap();
-    println!("faults injected: {faults}; {report:?}");
-    assert!(faults >= ITEMS as u64 / 2, "the proxy injected only {faults} faults");
-    let wedged: Vec<_> =
-        ids.iter().map(|id| terminal.item(id)).filter(|i| i.state != "acknowledged").collect();
-    assert!(wedged.is_empty(), "{wedged:#?}");
-    assert_eq!((report.acknowledged, report.wedged), (ITEMS as u64, 0), "{report:?}");
-
-    let receipts = terminal.receipts();
-    let mut named: Vec<&str> = receipts.iter().map(|r| r.object_id.as_str()).collect();
-    named.sort_unstable();
-    named.dedup();
-    assert_eq!(named.len(), ITEMS, "one receipt per item");
-    let mut held = intake.evidence().await;
-    assert_eq!(held.len(), ITEMS, "intake holds each item once");
-    held.sort();
-    held.dedup();
-    assert_eq!(held.len(), ITEMS);
-    assert!(held.iter().all(|(id, verified)| *verified && ids.contains(id)));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_upload_resumes_from_the_server_offset_sending_at_most_one_chunk_again() {
     const CHUNK: usize = 1024;
     let intake = TestIntake::start(None).await;

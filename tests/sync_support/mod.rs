@@ -241,6 +241,8 @@ pub enum Mode {
     /// The first PATCH at or beyond this offset reaches intake cut short (a mid-body drop the
     /// chunk checksum catches); later ones pass.
     CutPatchAt(u64),
+    /// Every PATCH is delayed (a slow link), so a kill lands mid-upload however fast the machine.
+    SlowPatches,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -307,6 +309,8 @@ impl Proxy {
         let mode = *self.mode.lock().unwrap();
         let fault = match mode {
             Mode::Clean | Mode::Tamper(_) => Fault::None,
+            Mode::SlowPatches if method == axum::http::Method::PATCH => Fault::Delay,
+            Mode::SlowPatches => Fault::None,
             Mode::CutPatchAt(at) => {
                 let mut sent = self.patch_bytes.lock().unwrap();
                 if method == axum::http::Method::PATCH {
@@ -436,4 +440,72 @@ pub async fn enrol(terminal: &Terminal, client: &IntakeClient, intake: &TestInta
 
 pub fn deadline() -> Instant {
     Instant::now() + Duration::from_secs(60)
+}
+
+/// An intake in its own runtime on its own thread, so killing it ends every task it runs (open
+/// connections, requests half-read, blocking store calls) at once, as a killed process would.
+pub struct KillableIntake {
+    pub addr: SocketAddr,
+    pub data: Arc<tempfile::TempDir>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl KillableIntake {
+    /// Starts over the stores in `data` (its register imported when `seed`).
+    pub fn start(data: Arc<tempfile::TempDir>, seed: bool) -> Self {
+        let dir = data.path().to_owned();
+        let (runtime, addr) = std::thread::spawn(move || {
+            let runtime =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+            let addr = runtime.block_on(async move {
+                let intake = StorageConfig::local(&dir).open().await.unwrap();
+                if seed {
+                    intake.import_register(&example("register.json")).await.unwrap();
+                }
+                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                let app = router(AppState { intake, admin_token: None }, Duration::from_secs(30));
+                tokio::spawn(serve::serve(
+                    listener,
+                    app,
+                    None,
+                    std::future::pending::<()>(),
+                    Duration::from_secs(2),
+                ));
+                addr
+            });
+            (runtime, addr)
+        })
+        .join()
+        .unwrap();
+        KillableIntake { addr, data, runtime: Some(runtime) }
+    }
+
+    /// Kills it: every task dropped where it stands.
+    pub fn kill(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+
+    /// A second intake over the same stores, for asking what they hold and issuing codes.
+    pub async fn reader(&self) -> Intake {
+        StorageConfig::local(self.data.path()).open().await.unwrap()
+    }
+}
+
+impl Drop for KillableIntake {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Evidence an intake holds, as (evidence id, verified) pairs.
+pub async fn evidence_held(intake: &Intake) -> Vec<(String, bool)> {
+    let report = intake.report().await.unwrap();
+    report
+        .inspections
+        .iter()
+        .flat_map(|i| i.evidence.iter().map(|e| (e.evidence_id.clone(), e.verified)))
+        .collect()
 }
