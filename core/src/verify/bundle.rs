@@ -10,12 +10,16 @@
 //! A check that rests on a member that already failed is reported as not checked, naming it,
 //! rather than repeated: one altered byte gives one clear failure at the member it is in.
 
-use std::{collections::BTreeSet, fs::File, path::Path};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fs::File,
+    path::Path,
+};
 
 use super::{report::VerificationReport, source::MemberSource};
 use crate::{
     bundle::{
-        format::{self, BundleManifest, DeviceKey},
+        format::{self, BundleManifest, DeviceKey, MemberEntry},
         pdf::{PdfText, normalise_text},
         zip::{Limits, ZipReader},
     },
@@ -203,9 +207,11 @@ pub fn verify_members(
 
     // 2. Every member present, none extra, each with its listed size and hash.
     let mut trusted = Trusted { ok: BTreeSet::new(), failed: BTreeSet::new() };
-    let listed: BTreeSet<&str> = manifest.members.iter().map(|m| m.path.as_str()).collect();
+    // Indexed by path: a bundle may list many thousands of members (zip64).
+    let listed: BTreeMap<&str, &MemberEntry> =
+        manifest.members.iter().map(|m| (m.path.as_str(), m)).collect();
     for name in &names {
-        if name != format::MANIFEST_PATH && !listed.contains(name.as_str()) {
+        if name != format::MANIFEST_PATH && !listed.contains_key(name.as_str()) {
             report.fail(
                 "member.extra",
                 name,
@@ -294,7 +300,7 @@ pub fn verify_members(
             continue;
         };
         let original = format::original_path(id, m.media_type.mime());
-        match manifest.members.iter().find(|e| e.path == original) {
+        match listed.get(original.as_str()) {
             Some(e) if e.sha256 == m.sha256 && e.size == m.size && trusted.ok.contains(&original) => {
                 report.pass("evidence.original", &original, "the bytes sealed at capture (SHA-256 as signed)")
             }
@@ -530,7 +536,7 @@ pub fn verify_members(
 
         // 6. The PDF view against the signed pages.
         let pdf_path = format::pdf_path(record_id);
-        if manifest.pdf.is_none() && !listed.contains(pdf_path.as_str()) {
+        if manifest.pdf.is_none() && !listed.contains_key(pdf_path.as_str()) {
             report.pass(
                 "pdf.text",
                 &pdf_path,
