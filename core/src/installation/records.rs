@@ -180,3 +180,23 @@ pub fn verify_bundle(path: &Path, trusted_public_key: Option<Vec<u8>>) -> Bundle
     let options = VerifyOptions { pdf_text: None, trusted_key: trusted_public_key, fail_fast: false };
     verify_bundle_file(path, &options).into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_is_not_a_bundle_is_one_failed_structure_check_not_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("not-a-bundle.zip");
+        std::fs::write(&path, "以上笔录属实").unwrap();
+        let report = verify_bundle(&path, None);
+        assert!(!report.verified);
+        assert_eq!((report.passed, report.failed, report.not_checked), (0, 1, 0));
+        assert_eq!(report.checks[0].check, "bundle.structure");
+        assert!(report.text.contains("NOT verified"), "{}", report.text);
+        let missing = verify_bundle(&dir.path().join("absent.zip"), None);
+        assert_eq!(missing.checks[0].check, "bundle.open");
+        assert!(!missing.verified);
+    }
+}

@@ -1,8 +1,9 @@
 // The generated Swift API against the real Rust core, with Swift implementations of the platform
 // services. Runs on macOS only (build-xcframework.sh first); on Linux, check.sh checks the bindings'
 // syntax and symbols instead. Written against bindings/ffi/src: Fieldseal.open, status,
-// deviceKeyId, devicePublicKey, signStatement, verifyStatement; KeyVault and DeviceSigner; and
-// FieldsealError's code()/messageZh()/messageEn() from fieldseal-core.
+// deviceKeyId, devicePublicKey, signStatement, verifyStatement, records (RecordSession),
+// verifyBundle; KeyVault and DeviceSigner; and FieldsealError's code()/messageZh()/messageEn() from
+// fieldseal-core. The whole signing flow is exercised from Kotlin (RecordSigningTest.kt).
 
 import CryptoKit
 import FieldsealFFI
@@ -105,5 +106,21 @@ final class FieldsealFFITests: XCTestCase {
                 return XCTFail("expected KeyUnavailable, got \($0)")
             }
         }
+    }
+
+    func testARecordSessionBeforeAnyRecordAndTheOfflineVerifierOnAFileThatIsNotABundle() async throws {
+        let fieldseal = try Fieldseal.open(dataDir: dataDir.path, keyVault: MemoryKeyVault(), signer: CryptoKitSigner())
+        let records = fieldseal.records(inspectionId: "no-such-inspection")
+        XCTAssertEqual(records.inspectionId(), "no-such-inspection")
+        XCTAssertNil(try records.record())
+
+        // Verification never throws for a bad file: what failed is a check in the report.
+        let notABundle = dataDir.appendingPathComponent("not-a-bundle.zip")
+        try Data("以上笔录属实".utf8).write(to: notABundle)
+        let report = try await fieldseal.verifyBundle(path: notABundle.path, trustedPublicKey: nil)
+        XCTAssertFalse(report.verified)
+        XCTAssertEqual(report.failed, 1)
+        XCTAssertEqual(report.checks.first?.check, "bundle.structure")
+        XCTAssertEqual(report.checks.first?.outcome, .failed)
     }
 }
