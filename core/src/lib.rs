@@ -36,8 +36,9 @@ pub use error::{Error, Result};
 pub use explain::FieldsealError;
 pub use installation::{
     Clock, EnrolmentSummary, EvidenceIngest, FixedClock, InspectionSession, Inspections, Installation,
-    Location, PassEnd, RecordSession, StoreStatus, SyncEngine, SyncEngineError, SyncItem, SyncItemState,
-    SyncOutcome, SyncSettings, SyncStatus, SystemClock, VerifiedStatement, verify_bundle,
+    IntegrityProblem, IntegrityProblemKind, Location, PassEnd, RecordSession, StoreStatus, SyncEngine,
+    SyncEngineError, SyncItem, SyncItemState, SyncOutcome, SyncSettings, SyncStatus, SystemClock,
+    TrailVerification, VerifiedStatement, verify_bundle,
 };
 pub use model::{
     AbortReason, Blocker, ChecklistView, EvidenceNeed, FindingCategory, FindingView, GeoPoint, Handling,

@@ -1,35 +1,49 @@
 //! 启动恢复 — what the app does each time it opens the store, before any ingest can run.
 //!
-//! - Vault blobs that no evidence row names are removed: a crash between a blob's commit and its
-//!   row's commit leaves one, and nothing will ever point to it (the capture's input file was kept,
-//!   so the app can ingest it again).
+//! - Vault blobs that no evidence row names are quarantined, never deleted on sight: a crash
+//!   between a blob's commit and its row's commit leaves one, but so does a deleted row or an older
+//!   copy of the database put back. [`crate::evidence::sweep`] cross-checks each against the trail
+//!   and the outbox, raises an alarm when a sealed item's row vanished, and removes (recording it)
+//!   only a blob provably never committed.
 //! - Every decrypted viewing copy is deleted: plaintext of evidence exists on disk only while a
 //!   screen shows it, and no screen survives a restart.
 //!
 //! Partial vault files (`vault/tmp`) are already removed by the vault when the store opens.
 
+use std::time::SystemTime;
+
 use crate::{
     Result,
-    evidence::{self, view},
+    evidence::{
+        self,
+        sweep::{SweepOutcome, SweepPolicy},
+        view,
+    },
     store::Store,
 };
 
-/// What recovery cleaned up, for diagnostics. Counts only: blob ids and file names stay out of
-/// anything a screen or a log shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What recovery did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RecoveryReport {
-    /// Sealed blobs (originals or thumbnails) of captures that never committed.
-    pub orphan_blobs_removed: usize,
+    /// The orphan sweep: what it quarantined, released, removed, and what the quarantine holds.
+    pub orphans: SweepOutcome,
     /// Decrypted viewing copies left from the previous run.
     pub views_cleared: usize,
 }
 
-/// Runs recovery. Call it right after [`Store::open`] and before anything can start an ingest: the
-/// orphan sweep would otherwise remove the blob of a capture that is about to commit.
+/// Runs recovery without knowing whether the trail anchor vouches for the database: orphans are
+/// quarantined and cross-checked, and none is removed. [`crate::Installation::open`] runs
+/// [`recover_with`] once it has checked the anchor.
 pub fn recover(store: &Store) -> Result<RecoveryReport> {
-    let orphans = evidence::sweep_orphan_blobs(store)?;
+    recover_with(store, SweepPolicy { database_vouched_for: false, now: SystemTime::now() })
+}
+
+/// Runs recovery. Call it right after [`Store::open`] and before anything can start an ingest: the
+/// orphan sweep would otherwise quarantine the blob of a capture that is about to commit.
+pub fn recover_with(store: &Store, policy: SweepPolicy) -> Result<RecoveryReport> {
+    let orphans = evidence::sweep_orphan_blobs(store, policy)?;
     let views = view::clear_views(store)?;
-    Ok(RecoveryReport { orphan_blobs_removed: orphans.len(), views_cleared: views })
+    Ok(RecoveryReport { orphans, views_cleared: views })
 }
 
 #[cfg(test)]
@@ -51,7 +65,7 @@ mod tests {
     }
 
     #[test]
-    fn recovery_removes_orphan_blobs_and_viewing_copies_and_keeps_committed_evidence() {
+    fn recovery_quarantines_orphan_blobs_clears_viewing_copies_and_keeps_committed_evidence() {
         let tmp = tempfile::tempdir().unwrap();
         let vault = KeyFileVault::open_or_create(tmp.path().join("kek")).unwrap();
         let store = Store::open(tmp.path().join("data"), &vault).unwrap();
@@ -97,12 +111,21 @@ mod tests {
 
         let report = recover(&store).unwrap();
 
-        assert_eq!(report, RecoveryReport { orphan_blobs_removed: 2, views_cleared: 2 });
+        assert_eq!(report.orphans.newly_quarantined, 2);
+        assert_eq!(report.views_cleared, 2);
+        assert!(report.orphans.removed.is_empty(), "nothing is removed without the anchor");
         let mut left = store.vault().blob_ids().unwrap();
         left.sort();
         assert_eq!(left, vec!["ev_kept", "ev_kept_thumb", "record_page_1"]);
+        assert_eq!(store.vault().quarantined_ids().unwrap(), vec!["ev_orphan", "ev_orphan_thumb"]);
         assert_eq!(std::fs::read_dir(&views).unwrap().count(), 0, "a viewing copy survived");
-        assert_eq!(recover(&store).unwrap(), RecoveryReport::default(), "a second run finds nothing");
+        let again = recover(&store).unwrap();
+        assert_eq!(
+            (again.orphans.newly_quarantined, again.views_cleared),
+            (0, 0),
+            "a second run moves nothing"
+        );
+        assert_eq!(again.orphans.quarantined.len(), 2, "and still reports the quarantine");
     }
 
     #[test]

@@ -212,7 +212,7 @@ fn a_capture_is_refused_while_the_inspection_is_suspended() {
 }
 
 #[test]
-fn after_a_restart_recovery_removes_orphans_and_viewing_copies_and_evidence_still_verifies() {
+fn after_a_restart_recovery_quarantines_orphans_clears_viewing_copies_and_evidence_still_verifies() {
     let env = Env::new();
     save(&env.store, &recording());
     let source = env.capture_file("IMG_0001.jpg", &testmedia::photo(&PhotoSpec::default()));
@@ -231,10 +231,11 @@ fn after_a_restart_recovery_removes_orphans_and_viewing_copies_and_evidence_stil
     let report = startup::recover(&store).unwrap();
     let env = Env { dir, store, signer, guard };
 
-    assert_eq!(report.orphan_blobs_removed, 1);
+    assert_eq!(report.orphans.newly_quarantined, 1);
     assert_eq!(report.views_cleared, 2);
     assert!(!opened.path.exists() && !thumb.path.exists(), "plaintext survived the restart");
     assert!(!env.store.vault().blob_ids().unwrap().contains(&"ev_crashed".to_string()));
+    assert_eq!(env.store.vault().quarantined_ids().unwrap(), vec!["ev_crashed".to_string()]);
     verify_item(&env.store, &out.evidence_id, &env.public_key()).unwrap();
 }
 

@@ -9,7 +9,7 @@ use fieldseal_core::{
     Error,
     evidence::{
         CancelToken, CaptureFlag, EvidenceError, EvidenceKind, IngestRequest, MediaType, ingest,
-        sweep_orphan_blobs, verify_item, view,
+        sweep::SweepPolicy, sweep_orphan_blobs, verify_item, view,
     },
     model::state::InspectionState,
     outbox::{self, OutboxKind},
@@ -334,7 +334,7 @@ fn viewing_copies_match_the_original_and_are_released() {
 }
 
 #[test]
-fn orphan_blobs_from_an_interrupted_ingest_are_swept() {
+fn orphan_blobs_from_an_interrupted_ingest_are_quarantined_and_removed_only_when_provably_uncommitted() {
     let env = Env::new();
     let out = env.ingest(&request(&env.capture_file("a.jpg", &photo()), EvidenceKind::Photo)).unwrap();
     let mut orphan = env.store.vault().begin("ev_00000000000000000000000000000000").unwrap();
@@ -343,10 +343,27 @@ fn orphan_blobs_from_an_interrupted_ingest_are_swept() {
     let mut other = env.store.vault().begin("record_page_1").unwrap();
     std::io::Write::write_all(&mut other, b"not evidence").unwrap();
     other.commit().unwrap();
-    assert_eq!(
-        sweep_orphan_blobs(&env.store).unwrap(),
-        vec!["ev_00000000000000000000000000000000".to_string()]
-    );
+    let orphan = "ev_00000000000000000000000000000000".to_string();
+    let later = std::time::SystemTime::now() + fieldseal_core::evidence::sweep::CRASH_WINDOW * 2;
+    // Without the anchor vouching for the database, nothing goes: it stays in quarantine.
+    let kept =
+        sweep_orphan_blobs(&env.store, SweepPolicy { database_vouched_for: false, now: later }).unwrap();
+    assert_eq!((kept.newly_quarantined, kept.removed.len()), (1, 0));
+    assert_eq!(env.store.vault().quarantined_ids().unwrap(), vec![orphan.clone()]);
+    // Vouched for, but younger than the crash window: still kept.
+    let young = sweep_orphan_blobs(
+        &env.store,
+        SweepPolicy { database_vouched_for: true, now: std::time::SystemTime::now() },
+    )
+    .unwrap();
+    assert!(young.removed.is_empty());
+    // Vouched for and old: provably never committed, removed, and the removal recorded.
+    let swept =
+        sweep_orphan_blobs(&env.store, SweepPolicy { database_vouched_for: true, now: later }).unwrap();
+    assert_eq!(swept.removed, vec![orphan]);
+    assert!(env.store.vault().quarantined_ids().unwrap().is_empty());
+    let device = env.store.read(|c, k| fieldseal_core::store::trail::verify_stream(c, k, "device")).unwrap();
+    assert_eq!(device.last().unwrap().kind, "evidence.orphan_removed");
     assert!(env.store.vault().contains("record_page_1"), "the sweep touches evidence blobs only");
     verify_item(&env.store, &out.evidence_id, &env.public_key()).unwrap();
 }

@@ -9,6 +9,7 @@ use ring::{hkdf, rand::SecureRandom};
 use zeroize::Zeroizing;
 
 use super::CryptoError;
+use crate::trail::anchor::TrailCheckpoint;
 
 /// Wraps and unwraps the data key with a key the platform never lets out (Keystore, Keychain).
 pub trait KeyVault: Send + Sync {
@@ -16,6 +17,23 @@ pub trait KeyVault: Send + Sync {
     fn wrap_key(&self, key: &[u8]) -> Result<Vec<u8>, CryptoError>;
     /// Recovers a key wrapped by [`KeyVault::wrap_key`]; fails with `KeyVault` or `WrongKey`.
     fn unwrap_key(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError>;
+
+    /// Where this vault keeps the trail checkpoint outside the database (see
+    /// [`crate::trail::anchor`]), or `None` when the platform has nowhere to keep one: the
+    /// installation then still works and reports its anchor as weaker.
+    fn trail_checkpoint(&self) -> Option<std::sync::Arc<dyn CheckpointStore>> {
+        None
+    }
+}
+
+/// 检查点存储 — the platform's storage for the trail checkpoint: a Keystore- or Keychain-held
+/// item, never the database. Held by the installation for as long as it is open.
+pub trait CheckpointStore: Send + Sync {
+    /// The stored checkpoint, `None` before the first anchor.
+    fn load(&self) -> Result<Option<TrailCheckpoint>, CryptoError>;
+    /// Replaces the stored checkpoint. Must refuse a counter lower than the stored one (the core
+    /// never asks for one): the checkpoint only moves forward.
+    fn store(&self, checkpoint: &TrailCheckpoint) -> Result<(), CryptoError>;
 }
 
 pub const KEY_LEN: usize = 32;

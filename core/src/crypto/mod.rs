@@ -20,5 +20,5 @@ pub mod stream;
 pub use column::{ColumnCipher, LookupHasher};
 pub use error::CryptoError;
 pub use keyring::Keyring;
-pub use keys::{DataKey, KeyVault, SubKey};
+pub use keys::{CheckpointStore, DataKey, KeyVault, SubKey};
 pub use signer::DeviceSigner;

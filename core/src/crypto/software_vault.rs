@@ -20,8 +20,9 @@ use ring::{
 };
 use zeroize::Zeroizing;
 
-use super::{CryptoError, KeyVault, keys::KEY_LEN};
+use super::{CheckpointStore, CryptoError, KeyVault, keys::KEY_LEN};
 use crate::private_file;
+use crate::trail::anchor::TrailCheckpoint;
 
 const MAGIC: &[u8; 4] = b"FSKV";
 const KIND_KEY_FILE: u8 = 1;
@@ -74,6 +75,14 @@ impl KeyFileVault {
 }
 
 impl KeyVault for KeyFileVault {
+    /// The checkpoint lives beside the key file (`<key file>.trail-checkpoint`, 0600): outside the
+    /// data directory, so restoring an older database does not restore it.
+    fn trail_checkpoint(&self) -> Option<std::sync::Arc<dyn CheckpointStore>> {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".trail-checkpoint");
+        Some(std::sync::Arc::new(CheckpointFile { path: PathBuf::from(name) }))
+    }
+
     fn wrap_key(&self, key: &[u8]) -> Result<Vec<u8>, CryptoError> {
         seal(KIND_KEY_FILE, [0; SALT_LEN], &self.kek, key)
     }
@@ -84,6 +93,43 @@ impl KeyVault for KeyFileVault {
             return Err(CryptoError::KeyVault("wrapped with a passphrase, not a key file".into()));
         }
         open(&self.kek, wrapped)
+    }
+}
+
+/// The key-file vault's trail checkpoint: JSON in an owner-only file, replaced atomically.
+#[derive(Debug)]
+struct CheckpointFile {
+    path: PathBuf,
+}
+
+impl CheckpointStore for CheckpointFile {
+    fn load(&self) -> Result<Option<TrailCheckpoint>, CryptoError> {
+        match fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| CryptoError::malformed("trail checkpoint file", e.to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(CryptoError::io(&self.path, e)),
+        }
+    }
+
+    fn store(&self, checkpoint: &TrailCheckpoint) -> Result<(), CryptoError> {
+        if let Some(stored) = self.load()?
+            && stored.counter > checkpoint.counter
+        {
+            return Err(CryptoError::KeyVault(format!(
+                "the trail checkpoint only moves forward (stored {}, offered {})",
+                stored.counter, checkpoint.counter
+            )));
+        }
+        let bytes = serde_json::to_vec(checkpoint)
+            .map_err(|e| CryptoError::malformed("trail checkpoint", e.to_string()))?;
+        let write = || -> std::io::Result<()> {
+            let mut file = private_file::OwnerOnlyFile::create(&self.path)?;
+            std::io::Write::write_all(&mut file, &bytes)?;
+            file.commit(private_file::Existing::Replace)
+        };
+        write().map_err(|e| CryptoError::io(&self.path, e))
     }
 }
 

@@ -16,7 +16,8 @@
 //!
 //! Any failure or cancellation before step 5 commits removes the blobs written so far and leaves
 //! the source untouched, so the app can retry. A crash between 2 and 5 leaves a blob no row names;
-//! [`super::sweep_orphan_blobs`] removes those when the store opens.
+//! [`super::sweep_orphan_blobs`] quarantines those when the store opens (and removes one only when
+//! it is provably never committed).
 //!
 //! The request ([`super::request`]), the capture gate ([`super::gate`]), the cancel token
 //! ([`super::cancel`]) and the orphan sweep ([`super::sweep`]) live beside this file; this one is

@@ -13,7 +13,7 @@
 //! - [`request`]: the capture request and its checks.
 //! - [`ingest`]: the sealing pipeline; [`cancel`]: its cancel token.
 //! - [`gate`]: what ingest asks about the inspection, and the guard for stored inspections.
-//! - [`sweep`]: removing blobs of captures that never committed.
+//! - [`sweep`]: quarantining blobs no row names; removing only those provably never committed.
 //! - [`verify`]: end-to-end verification of a stored item.
 //! - [`view`]: list/detail read models and decrypted viewing copies.
 //! - [`preview`]: HEIC/HEIF/AVIF previews made by the platform, sealed as derivatives.
@@ -53,7 +53,7 @@ pub use location::{GeoPoint, LocationAssessment, LocationFix, LocationPolicy, Si
 pub use manifest::{EvidenceManifest, ParentRef};
 pub use media::{MediaType, kind_accepts};
 pub use request::IngestRequest;
-pub use sweep::sweep_orphan_blobs;
+pub use sweep::{QuarantineReason, QuarantinedBlob, sweep_orphan_blobs};
 pub use time::{CaptureClock, TimePolicy};
 pub use verify::{VerifiedEvidence, verify_item};
 pub use view::{EvidenceDetail, EvidenceListItem, ViewFile};

@@ -47,7 +47,11 @@ impl EvidenceIngest {
                 ..IngestPolicy::default()
             },
         };
-        evidence::ingest(&cx, request, cancel, progress)
+        let outcome = evidence::ingest(&cx, request, cancel, progress)?;
+        // Each sealed item is anchored: recovery may remove an orphan only when the checkpoint
+        // vouches for the database, so a sealed item must move the checkpoint (see `sweep`).
+        self.installation.anchor_inspection(&request.inspection_id)?;
+        Ok(outcome)
     }
 
     /// An inspection's evidence in capture order; thumbnails are decrypted for display.

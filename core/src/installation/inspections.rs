@@ -83,6 +83,7 @@ impl Inspections {
         let id = new_id()?;
         let now = self.installation.now();
         self.installation.store().write(|tx, keys| stored::create_inspection(tx, keys, &id, task, now))?;
+        self.installation.anchor_inspection(&id)?;
         Ok(InspectionSession { installation: self.installation.clone(), id })
     }
 
@@ -113,11 +114,26 @@ impl InspectionSession {
         operation: impl FnOnce(&mut Inspection, DateTime<FixedOffset>) -> Result<Vec<DomainEvent>>,
     ) -> Result<InspectionState> {
         let now = self.installation.now();
-        let inspection = self
-            .installation
-            .store()
-            .write(|tx, keys| stored::modify_inspection(tx, keys, &self.id, |i| operation(i, now)))?;
-        Ok(inspection.state())
+        let mut before = None;
+        let inspection = self.installation.store().write(|tx, keys| {
+            stored::modify_inspection(tx, keys, &self.id, |i| {
+                before = Some(i.state());
+                operation(i, now)
+            })
+        })?;
+        self.anchor_if_moved(before, inspection.state())
+    }
+
+    /// Signs the trail head after a change of state (see `super::integrity`), and returns the state.
+    fn anchor_if_moved(
+        &self,
+        before: Option<InspectionState>,
+        after: InspectionState,
+    ) -> Result<InspectionState> {
+        if before != Some(after) {
+            self.installation.anchor_inspection(&self.id)?;
+        }
+        Ok(after)
     }
 
     fn read<T>(&self, f: impl FnOnce(&Inspection) -> T) -> Result<T> {
@@ -141,20 +157,22 @@ impl InspectionSession {
     /// inspection date, none twice.
     pub fn assign_inspectors(&self, inspector_ids: &[String]) -> Result<InspectionState> {
         let now = self.installation.now();
+        let before = self.read(|i| i.state())?;
         let inspection = self
             .installation
             .store()
             .write(|tx, keys| stored::assign_inspectors(tx, keys, &self.id, inspector_ids, now))?;
-        Ok(inspection.state())
+        self.anchor_if_moved(Some(before), inspection.state())
     }
 
     /// 离线就绪 — expands the newest stored version of the task's template over the enterprise's
     /// permits in the newest register on the device, and freezes both versions into the inspection.
     pub fn prepare_offline(&self) -> Result<InspectionState> {
         let now = self.installation.now();
+        let before = self.read(|i| i.state())?;
         let inspection =
             self.installation.store().write(|tx, keys| stored::prepare_offline(tx, keys, &self.id, now))?;
-        Ok(inspection.state())
+        self.anchor_if_moved(Some(before), inspection.state())
     }
 
     /// 签到 — arrival on site with the platform's fix; needs two distinct valid certificates.

@@ -14,10 +14,13 @@
 //! - [`sync`]: [`SyncEngine`] — enrolment, sync passes (foreground and background), the upload
 //!   status, retry and discard.
 //! - [`statements`]: signing and verifying statements with the device key.
+//! - [`integrity`]: signing trail heads as things change, and [`Installation::verify_trail`], the
+//!   installation-wide check that evidence, states, trail and anchors agree.
 
 mod clock;
 mod evidence;
 mod inspections;
+mod integrity;
 mod open;
 mod records;
 mod statements;
@@ -26,6 +29,7 @@ mod sync;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use evidence::EvidenceIngest;
 pub use inspections::{InspectionSession, Inspections, Location};
+pub use integrity::{IntegrityProblem, IntegrityProblemKind, TrailVerification};
 pub use open::{Installation, StoreStatus};
 pub use records::{RecordSession, verify_bundle};
 pub use statements::VerifiedStatement;

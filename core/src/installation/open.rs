@@ -5,10 +5,14 @@ use std::{fmt, path::Path, sync::Arc};
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 
-use super::{Clock, EvidenceIngest, Inspections, RecordSession};
+use super::{
+    Clock, EvidenceIngest, Inspections, RecordSession,
+    integrity::{Anchoring, CheckpointStanding, check_checkpoint},
+};
 use crate::{
     CORE_VERSION, Result,
     crypto::{DeviceSigner, KeyVault, signer::key_id},
+    evidence::sweep::SweepPolicy,
     outbox,
     startup::{self, RecoveryReport},
     store::{Store, notes},
@@ -28,6 +32,7 @@ struct Shared {
     recovery: RecoveryReport,
     /// One sync pass at a time per installation, whichever engine or scheduler starts it.
     sync_gate: Arc<tokio::sync::Mutex<()>>,
+    pub(super) anchoring: Anchoring,
 }
 
 impl fmt::Debug for Installation {
@@ -54,24 +59,41 @@ impl Installation {
     /// Opens (or creates) the installation in `dir`, an app-private directory, and runs startup
     /// recovery before anything can start an ingest. Fails with a typed error, never deleting or
     /// recreating anything it cannot open.
+    ///
+    /// Before recovery the trail's signed heads are compared with the checkpoint `key_vault` keeps
+    /// outside the database (`crate::trail::anchor`): only when they agree may recovery remove a
+    /// blob it finds no trace of; otherwise every orphan stays in quarantine.
     pub fn open(
         dir: impl AsRef<Path>,
         key_vault: &dyn KeyVault,
         signer: Arc<dyn DeviceSigner>,
         clock: Arc<dyn Clock>,
     ) -> Result<Installation> {
-        let store = Store::open(dir, key_vault)?;
+        let store = Store::open_with_clock(dir, key_vault, clock.clone())?;
+        let anchoring = Anchoring { checkpoint: key_vault.trail_checkpoint() };
+        let (standing, _) = check_checkpoint(&store, &anchoring, &signer.public_key()?)?;
         // Orphan blobs and last run's viewing copies go before any ingest can run: the sweep would
-        // otherwise remove the blob of a capture about to commit.
-        let recovery = startup::recover(&store)?;
-        Ok(Installation {
-            shared: Arc::new(Shared { store, signer, clock, recovery, sync_gate: Arc::default() }),
-        })
+        // otherwise quarantine the blob of a capture about to commit.
+        let policy = SweepPolicy {
+            database_vouched_for: standing == CheckpointStanding::Agrees,
+            now: std::time::SystemTime::now(),
+        };
+        let recovery = startup::recover_with(&store, policy)?;
+        let removed = !recovery.orphans.removed.is_empty();
+        let installation = Installation {
+            shared: Arc::new(Shared { store, signer, clock, recovery, sync_gate: Arc::default(), anchoring }),
+        };
+        if removed {
+            // The removal events are on the device stream: sign its head like any other change.
+            installation.anchor_stream("device")?;
+        }
+        Ok(installation)
     }
 
-    /// What recovery cleaned up when this installation was opened.
+    /// What recovery did when this installation was opened: the orphan sweep (quarantined,
+    /// released, removed, and the quarantine's alarms) and the viewing copies cleared.
     pub fn recovery(&self) -> RecoveryReport {
-        self.shared.recovery
+        self.shared.recovery.clone()
     }
 
     pub fn status(&self) -> Result<StoreStatus> {
@@ -145,6 +167,10 @@ impl Installation {
 
     pub(crate) fn sync_gate(&self) -> Arc<tokio::sync::Mutex<()>> {
         self.shared.sync_gate.clone()
+    }
+
+    pub(super) fn anchoring(&self) -> &Anchoring {
+        &self.shared.anchoring
     }
 }
 

@@ -132,12 +132,16 @@ impl RecordSession {
 
     /// Makes the record final; the inspection becomes 已签字 with its document hash.
     pub fn freeze(&self, record_id: &str) -> Result<RecordView> {
-        service::freeze(
+        let view = service::freeze(
             self.installation.store(),
             self.installation.signer(),
             record_id,
             self.installation.now(),
-        )
+        )?;
+        // The freeze statement already signs this head for the bundle; the anchor chains it with
+        // the installation's other heads and moves the checkpoint (`super::integrity`).
+        self.installation.anchor_inspection(&self.inspection_id)?;
+        Ok(view)
     }
 
     /// Starts an addendum to the frozen record `record_id`.

@@ -126,6 +126,18 @@ pub fn referenced_blob_ids(conn: &Connection) -> Result<std::collections::BTreeS
     Ok(rows.collect::<rusqlite::Result<_>>().map_err(StoreError::sql("list evidence blobs"))?)
 }
 
+/// `(evidence id, blob id)` of an inspection's rows, without opening anything (for the
+/// installation's integrity check, which must see rows that do not open too).
+pub fn blobs_of_inspection(conn: &Connection, inspection_id: &str) -> Result<Vec<(String, String)>> {
+    let mut stmt = conn
+        .prepare("SELECT id, blob_id FROM evidence WHERE inspection_id = ?1 ORDER BY rowid")
+        .map_err(StoreError::sql("list evidence blobs"))?;
+    let rows = stmt
+        .query_map([inspection_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(StoreError::sql("list evidence blobs"))?;
+    Ok(rows.collect::<rusqlite::Result<_>>().map_err(StoreError::sql("list evidence blobs"))?)
+}
+
 struct SealedRow {
     id: String,
     inspection_id: String,

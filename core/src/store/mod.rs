@@ -5,6 +5,7 @@
 //! [`Store::write`] (one transaction, committed only when the closure succeeds); reads go through
 //! [`Store::read`] on a separate read-only connection, so a screen refresh never waits on an ingest.
 
+pub mod anchors;
 mod error;
 pub mod evidence;
 mod inspection_body;
@@ -21,7 +22,7 @@ pub mod vault;
 
 use std::{
     path::{Path, PathBuf},
-    sync::{Mutex, MutexGuard},
+    sync::{Arc, Mutex, MutexGuard},
 };
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -31,7 +32,11 @@ pub use error::StoreError;
 pub use migrations::LATEST_VERSION;
 pub use vault::Vault;
 
-use crate::{Result, crypto::KeyVault};
+use crate::{
+    Result,
+    crypto::KeyVault,
+    installation::{Clock, SystemClock},
+};
 
 pub const DATABASE_FILE: &str = "fieldseal.db";
 
@@ -56,8 +61,18 @@ impl Store {
     /// Never deletes or recreates a database it cannot open: evidence must not be destroyed
     /// automatically. A newer schema, a foreign key or a corrupt file is reported and left as it is.
     pub fn open(dir: impl AsRef<Path>, key_vault: &dyn KeyVault) -> Result<Store> {
+        Self::open_with_clock(dir, key_vault, Arc::new(SystemClock))
+    }
+
+    /// [`Store::open`] with the installation's clock: the time every trail event records
+    /// ([`clock_timestamp`]) is read from `clock`, so a test or a demo fixes it.
+    pub fn open_with_clock(
+        dir: impl AsRef<Path>,
+        key_vault: &dyn KeyVault,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Store> {
         let dir = dir.as_ref().to_owned();
-        let (writer, reader, keys) = open::open_database(&dir, key_vault)?;
+        let (writer, reader, keys) = open::open_database(&dir, key_vault, clock)?;
         let vault = Vault::open(dir.join("vault"))?;
         Ok(Store { dir, writer: Mutex::new(writer), reader: Mutex::new(reader), keys, vault })
     }
@@ -110,6 +125,21 @@ pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
 /// [`timestamp`] of the device clock now.
 pub fn now_timestamp() -> String {
     timestamp(chrono::Utc::now())
+}
+
+/// [`timestamp`] of the store's clock now (the installation's, see [`Store::open_with_clock`]),
+/// read through the write connection so code holding only a transaction gets the injected time.
+///
+/// A connection the store did not open has no installation clock (a test writing a file the way
+/// an older version did, straight through rusqlite): the system clock stands in for it there.
+pub fn clock_timestamp(conn: &Connection) -> Result<String> {
+    match conn.query_row(&format!("SELECT {}()", open::CLOCK_FUNCTION), [], |r| r.get(0)) {
+        Ok(at) => Ok(at),
+        Err(rusqlite::Error::SqlInputError { ref msg, .. }) if msg.starts_with("no such function") => {
+            Ok(now_timestamp())
+        }
+        Err(e) => Err(StoreError::sql("read the installation clock")(e).into()),
+    }
 }
 
 /// A panic while holding a connection leaves SQLite consistent (the transaction rolls back on drop),

@@ -9,9 +9,27 @@ use crate::{Result, crypto::KeyVault};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The SQL function on the write connection that returns the installation clock's time as a
+/// stored timestamp ([`super::clock_timestamp`]).
+pub(super) const CLOCK_FUNCTION: &str = "fieldseal_clock";
+
+/// Registers [`CLOCK_FUNCTION`] on `conn`, reading `clock` on every call.
+pub(super) fn install_clock(
+    conn: &Connection,
+    clock: std::sync::Arc<dyn crate::installation::Clock>,
+) -> Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(CLOCK_FUNCTION, 0, FunctionFlags::SQLITE_UTF8, move |_| {
+        Ok(super::timestamp(clock.now().with_timezone(&chrono::Utc)))
+    })
+    .map_err(StoreError::sql("install the installation clock"))?;
+    Ok(())
+}
+
 pub(super) fn open_database(
     dir: &Path,
     key_vault: &dyn KeyVault,
+    clock: std::sync::Arc<dyn crate::installation::Clock>,
 ) -> Result<(Connection, Connection, Keyring)> {
     ensure_writable_dir(dir)?;
     let path = dir.join(DATABASE_FILE);
@@ -25,6 +43,8 @@ pub(super) fn open_database(
     // left byte-for-byte as it is, so this read happens before any pragma that writes.
     migrations::check_not_newer(&writer).map_err(|e| opening_failed(&path, e))?;
     configure(&writer).map_err(|source| StoreError::Open { path: path.clone(), source })?;
+    // Before migrating: a migration that appends to the trail stamps it with this clock too.
+    install_clock(&writer, clock)?;
     migrations::migrate(&mut writer, &|tx| Keyring::load_existing(tx, key_vault))?;
     // A migration that re-sealed rows leaves their plaintext pages in the `-wal` until checkpointed.
     let _ = writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));

@@ -8,7 +8,7 @@
 use ring::rand::{SecureRandom, SystemRandom};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{Keyring, StoreError, now_timestamp};
+use super::{Keyring, StoreError, clock_timestamp};
 use crate::{
     Result,
     crypto::{CryptoError, column::hex},
@@ -42,7 +42,8 @@ pub(super) fn append_unfollowed(
         v: TRAIL_FORMAT,
         stream: event.stream.clone(),
         seq,
-        at: now_timestamp(),
+        // The installation's clock, not the system's: tests and demos fix the time of the trail.
+        at: clock_timestamp(tx)?,
         kind: event.kind.clone(),
         payload: event.payload.clone(),
         prev_hash,
@@ -132,6 +133,51 @@ pub fn head(conn: &Connection, stream: &str) -> Result<Option<(i64, String)>> {
         )
         .optional()
         .map_err(StoreError::sql("read trail head"))?)
+}
+
+/// What the trail says about sealed evidence: the evidence id of every `evidence.sealed` event
+/// with the stream it is in, and how many such events did not open (which then might name any id).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SealedEvidenceEvents {
+    pub by_evidence: std::collections::BTreeMap<String, String>,
+    pub unreadable: usize,
+}
+
+/// Reads every `evidence.sealed` event's evidence id (the kind is a plaintext column, so only those
+/// payloads are opened). Used to tell an orphan blob whose row vanished from one never committed.
+pub fn sealed_evidence(conn: &Connection, keys: &Keyring) -> Result<SealedEvidenceEvents> {
+    let mut stmt = conn
+        .prepare("SELECT stream, seq, payload_enc FROM trail_events WHERE kind = 'evidence.sealed'")
+        .map_err(StoreError::sql("read sealed evidence events"))?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?)))
+        .map_err(StoreError::sql("read sealed evidence events"))?;
+    let mut found = SealedEvidenceEvents::default();
+    for row in rows {
+        let (stream, seq, sealed) = row.map_err(StoreError::sql("read sealed evidence events"))?;
+        let id = keys
+            .column
+            .open(&payload_context(&stream, seq), &sealed)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .and_then(|payload| payload.get("evidence_id")?.as_str().map(str::to_owned));
+        match id {
+            Some(id) => {
+                found.by_evidence.insert(id, stream);
+            }
+            None => found.unreadable += 1,
+        }
+    }
+    Ok(found)
+}
+
+/// Every stream that has at least one event.
+pub fn streams(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn
+        .prepare("SELECT DISTINCT stream FROM trail_events ORDER BY stream")
+        .map_err(StoreError::sql("list trail streams"))?;
+    let rows = stmt.query_map([], |r| r.get(0)).map_err(StoreError::sql("list trail streams"))?;
+    Ok(rows.collect::<rusqlite::Result<_>>().map_err(StoreError::sql("list trail streams"))?)
 }
 
 fn payload_context(stream: &str, seq: i64) -> String {

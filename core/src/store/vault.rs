@@ -1,6 +1,8 @@
 //! The blob vault: encrypted files beside the database.
 //!
-//! Layout: `vault/blobs/<id>` holds committed blobs; `vault/tmp/<id>.part` holds blobs being written.
+//! Layout: `vault/blobs/<id>` holds committed blobs; `vault/tmp/<id>.part` holds blobs being written;
+//! `vault/quarantine/<id>` holds committed blobs that no row names, set aside by startup recovery
+//! instead of being deleted (still ciphertext, still owner-only; see `crate::evidence::sweep`).
 //! A blob becomes visible only by an atomic rename after its bytes are fsynced, and the directory is
 //! fsynced after the rename, so after a crash a blob is either whole in `blobs/` or absent. Stale
 //! `.part` files are ciphertext that no record points to; they are removed when the vault opens.
@@ -18,6 +20,7 @@ use super::{StoreError, private_fs};
 pub struct Vault {
     blobs: PathBuf,
     tmp: PathBuf,
+    quarantine: PathBuf,
 }
 
 /// A blob being written. Dropping it without [`PendingBlob::commit`] deletes the partial file.
@@ -32,8 +35,9 @@ pub struct PendingBlob {
 impl Vault {
     pub fn open(root: impl AsRef<Path>) -> Result<Self, StoreError> {
         let root = root.as_ref();
-        let vault = Vault { blobs: root.join("blobs"), tmp: root.join("tmp") };
-        for dir in [root, &vault.blobs, &vault.tmp] {
+        let vault =
+            Vault { blobs: root.join("blobs"), tmp: root.join("tmp"), quarantine: root.join("quarantine") };
+        for dir in [root, &vault.blobs, &vault.tmp, &vault.quarantine] {
             private_fs::private_dir(dir).map_err(StoreError::vault_io(dir))?;
         }
         vault.remove_stale_parts()?;
@@ -90,15 +94,64 @@ impl Vault {
 
     /// Ids of all committed blobs, for recovery sweeps that compare them with the database.
     pub fn blob_ids(&self) -> Result<Vec<String>, StoreError> {
-        let mut ids = Vec::new();
-        for entry in fs::read_dir(&self.blobs).map_err(StoreError::vault_io(&self.blobs))? {
-            let entry = entry.map_err(StoreError::vault_io(&self.blobs))?;
-            if let Some(name) = entry.file_name().to_str() {
-                ids.push(name.to_owned());
-            }
+        list_ids(&self.blobs)
+    }
+
+    /// Moves committed blob `id` into the quarantine (an atomic rename inside the vault: the bytes
+    /// are never rewritten, and the file keeps its owner-only mode). A blob already there stays.
+    pub fn quarantine(&self, id: &str) -> Result<(), StoreError> {
+        check_id(id)?;
+        let to = self.quarantine.join(id);
+        if to.exists() {
+            return Err(StoreError::Corrupt {
+                what: format!("quarantined vault blob {id}"),
+                reason: "already quarantined".into(),
+            });
         }
-        ids.sort();
-        Ok(ids)
+        fs::rename(self.blobs.join(id), &to).map_err(StoreError::vault_io(&to))?;
+        sync_dir(&self.quarantine)?;
+        sync_dir(&self.blobs)
+    }
+
+    /// Puts a quarantined blob back among the committed ones (its row is back: a database restored
+    /// to the right copy).
+    pub fn release_from_quarantine(&self, id: &str) -> Result<(), StoreError> {
+        check_id(id)?;
+        let to = self.blobs.join(id);
+        if to.exists() {
+            return Err(StoreError::Corrupt {
+                what: format!("vault blob {id}"),
+                reason: "already exists".into(),
+            });
+        }
+        fs::rename(self.quarantine.join(id), &to).map_err(StoreError::vault_io(&to))?;
+        sync_dir(&self.blobs)?;
+        sync_dir(&self.quarantine)
+    }
+
+    /// Ids of the quarantined blobs.
+    pub fn quarantined_ids(&self) -> Result<Vec<String>, StoreError> {
+        list_ids(&self.quarantine)
+    }
+
+    /// Size and last modification of a quarantined blob (the modification time is when its bytes
+    /// were committed: a rename does not change it).
+    pub fn quarantined_metadata(&self, id: &str) -> Result<fs::Metadata, StoreError> {
+        check_id(id)?;
+        let path = self.quarantine.join(id);
+        fs::metadata(&path).map_err(StoreError::vault_io(&path))
+    }
+
+    /// Deletes a quarantined blob. Only for one proven never committed, after its removal was
+    /// recorded in the trail.
+    pub fn remove_quarantined(&self, id: &str) -> Result<(), StoreError> {
+        check_id(id)?;
+        let path = self.quarantine.join(id);
+        match fs::remove_file(&path) {
+            Ok(()) => sync_dir(&self.quarantine),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::VaultIo { path, source: e }),
+        }
     }
 
     fn remove_stale_parts(&self) -> Result<(), StoreError> {
@@ -156,6 +209,18 @@ impl Drop for PendingBlob {
     }
 }
 
+fn list_ids(dir: &Path) -> Result<Vec<String>, StoreError> {
+    let mut ids = Vec::new();
+    for entry in fs::read_dir(dir).map_err(StoreError::vault_io(dir))? {
+        let entry = entry.map_err(StoreError::vault_io(dir))?;
+        if let Some(name) = entry.file_name().to_str() {
+            ids.push(name.to_owned());
+        }
+    }
+    ids.sort();
+    Ok(ids)
+}
+
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     #[cfg(unix)]
     File::open(dir).and_then(|d| d.sync_all()).map_err(StoreError::vault_io(dir))?;
@@ -210,6 +275,29 @@ mod tests {
         fs::write(tmp.path().join("tmp").join("ev3.part"), b"x").unwrap();
         Vault::open(tmp.path()).unwrap();
         assert_eq!(fs::read_dir(tmp.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_quarantined_blob_keeps_its_bytes_and_mode_and_can_come_back() {
+        let tmp = tempfile::tempdir().unwrap();
+        let vault = Vault::open(tmp.path()).unwrap();
+        let mut blob = vault.begin("ev4").unwrap();
+        blob.write_all(b"ciphertext").unwrap();
+        blob.commit().unwrap();
+        vault.quarantine("ev4").unwrap();
+        assert!(!vault.contains("ev4"));
+        assert_eq!(vault.quarantined_ids().unwrap(), vec!["ev4".to_string()]);
+        assert_eq!(fs::read(tmp.path().join("quarantine/ev4")).unwrap(), b"ciphertext");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &str| fs::metadata(tmp.path().join(p)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode("quarantine"), 0o700);
+            assert_eq!(mode("quarantine/ev4"), 0o600);
+        }
+        vault.release_from_quarantine("ev4").unwrap();
+        assert!(vault.contains("ev4"));
+        assert!(vault.quarantined_ids().unwrap().is_empty());
     }
 
     #[test]

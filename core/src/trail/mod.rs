@@ -8,9 +8,13 @@
 //!   [`chain::verify_chain`], the pure check anyone can run over exported entries.
 //! - [`crate::store::trail`] (persistence lives with the store): appending inside the caller's
 //!   transaction, reading and verifying a stored stream.
+//! - [`anchor`]: signed heads and the checkpoint outside the database, which make a cut tail, a
+//!   deleted stream or a restored older database show; [`crate::store::anchors`] stores them and
+//!   `crate::installation` signs them and checks the whole installation.
 //!
 //! The format is specified for third parties in `docs/formats/trail.md`.
 
+pub mod anchor;
 pub mod chain;
 
 pub use chain::{ChainBreak, GENESIS, TRAIL_FORMAT, TrailEntry, event_hash, verify_chain};

@@ -1,0 +1,102 @@
+//! 锚定 in SQLite: the signed trail heads (see [`crate::trail::anchor`] for what they are and how
+//! they are checked). Rows are append-only; the one later change allowed is the server's
+//! countersignature, once.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::{Keyring, StoreError};
+use crate::{
+    Result,
+    protocol::SignedEnvelope,
+    trail::anchor::{StoredAnchor, TrailCheckpoint, TrailHeadStatement},
+};
+
+/// Stores a signed head inside the caller's transaction. `anchor_hash` is the statement's.
+pub fn insert(
+    tx: &Transaction<'_>,
+    keys: &Keyring,
+    statement: &TrailHeadStatement,
+    anchor_hash: &str,
+    envelope: &SignedEnvelope,
+) -> Result<()> {
+    let counter = i64::try_from(statement.counter).map_err(|_| StoreError::Corrupt {
+        what: "trail anchor".into(),
+        reason: "counter beyond 2^63".into(),
+    })?;
+    let sealed = keys.column.seal_str(&context(statement.counter), &envelope.to_json_string()?)?;
+    tx.execute(
+        "INSERT INTO trail_anchors (counter, stream, seq, head_hash, anchor_hash, envelope_enc, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![counter, statement.stream, statement.seq, statement.head, anchor_hash, sealed, statement.at],
+    )
+    .map_err(StoreError::sql("save trail anchor"))?;
+    Ok(())
+}
+
+/// Every anchor in counter order, envelopes opened (not verified: see
+/// [`crate::trail::anchor::verify_anchors`]).
+pub fn all(conn: &Connection, keys: &Keyring) -> Result<Vec<StoredAnchor>> {
+    let mut stmt = conn
+        .prepare("SELECT counter, envelope_enc FROM trail_anchors ORDER BY counter")
+        .map_err(StoreError::sql("read trail anchors"))?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+        .map_err(StoreError::sql("read trail anchors"))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (counter, sealed) = row.map_err(StoreError::sql("read trail anchors"))?;
+        let counter = u64::try_from(counter).map_err(|_| StoreError::Corrupt {
+            what: "trail anchor".into(),
+            reason: "negative counter".into(),
+        })?;
+        let text = keys.column.open_string(&context(counter), &sealed)?;
+        out.push(StoredAnchor { counter, envelope: SignedEnvelope::from_json_str(&text)? });
+    }
+    Ok(out)
+}
+
+/// The newest anchor's counter and hash, as the checkpoint records it.
+pub fn latest(conn: &Connection) -> Result<Option<TrailCheckpoint>> {
+    let row = conn
+        .query_row("SELECT counter, anchor_hash FROM trail_anchors ORDER BY counter DESC LIMIT 1", [], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })
+        .optional()
+        .map_err(StoreError::sql("read latest trail anchor"))?;
+    Ok(row.map(|(counter, anchor_hash)| TrailCheckpoint { counter: counter.max(0) as u64, anchor_hash }))
+}
+
+/// The newest anchor of `stream`: `(seq, head hash)`.
+pub fn latest_of(conn: &Connection, stream: &str) -> Result<Option<(i64, String)>> {
+    Ok(conn
+        .query_row(
+            "SELECT seq, head_hash FROM trail_anchors WHERE stream = ?1 ORDER BY counter DESC LIMIT 1",
+            [stream],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(StoreError::sql("read trail anchor"))?)
+}
+
+/// The server's countersignature slot: sync stores intake's signature over an anchor's hash here
+/// once it has one. Refused by the database when the anchor already has one.
+pub fn set_countersignature(tx: &Transaction<'_>, counter: u64, countersignature: &[u8]) -> Result<()> {
+    let counter = i64::try_from(counter).map_err(|_| StoreError::Corrupt {
+        what: "trail anchor".into(),
+        reason: "counter beyond 2^63".into(),
+    })?;
+    let changed = tx
+        .execute(
+            "UPDATE trail_anchors SET countersignature = ?2 WHERE counter = ?1",
+            params![counter, countersignature],
+        )
+        .map_err(StoreError::sql("save anchor countersignature"))?;
+    if changed == 0 {
+        return Err(StoreError::NotFound { what: format!("trail anchor {counter}") }.into());
+    }
+    Ok(())
+}
+
+fn context(counter: u64) -> String {
+    format!("trail_anchors.envelope:{counter}")
+}
