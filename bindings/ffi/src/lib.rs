@@ -19,7 +19,7 @@ pub use evidence::{CancelHandle, EvidenceIngest, IngestListener, capture_flag_me
 pub use fieldseal_core::FieldsealError;
 pub use inspections::InspectionSession;
 pub use platform::{
-    DeviceSigner, KeyVault, PlatformError, software_device_signer, software_key_vault,
+    DeviceSigner, KeyVault, PlatformError, TrailCheckpointStore, software_device_signer, software_key_vault,
     software_passphrase_vault,
 };
 pub use records::RecordSession;

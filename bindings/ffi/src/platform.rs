@@ -13,7 +13,7 @@ use fieldseal_core::crypto::{
 };
 use zeroize::Zeroizing;
 
-use fieldseal_core::FieldsealError;
+use fieldseal_core::{FieldsealError, trail::anchor::TrailCheckpoint};
 
 use crate::guard::guard;
 
@@ -40,6 +40,50 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for PlatformError {
 pub trait KeyVault: Send + Sync {
     fn wrap_key(&self, key: Vec<u8>) -> Result<Vec<u8>, PlatformError>;
     fn unwrap_key(&self, wrapped: Vec<u8>) -> Result<Vec<u8>, PlatformError>;
+}
+
+/// 检查点存储 — keeps the trail checkpoint outside the database: a Keystore-protected entry on
+/// Android, a Keychain item (not backed up) on iOS. See `fieldseal_core::trail::anchor`. A
+/// platform that has nowhere to keep one opens with `Fieldseal.open` and is reported as
+/// "anchor weaker".
+#[uniffi::export(with_foreign)]
+pub trait TrailCheckpointStore: Send + Sync {
+    /// The stored checkpoint, `None` before the first.
+    fn load_trail_checkpoint(&self) -> Result<Option<TrailCheckpoint>, PlatformError>;
+    /// Replaces it. Must refuse (`Failed`) a counter lower than the stored one.
+    fn store_trail_checkpoint(&self, checkpoint: TrailCheckpoint) -> Result<(), PlatformError>;
+}
+
+/// A platform vault together with the platform's checkpoint storage.
+pub(crate) struct CheckpointedKeyVault {
+    pub vault: PlatformKeyVault,
+    pub checkpoint: Arc<dyn TrailCheckpointStore>,
+}
+
+impl crypto::KeyVault for CheckpointedKeyVault {
+    fn wrap_key(&self, key: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.vault.wrap_key(key)
+    }
+
+    fn unwrap_key(&self, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        self.vault.unwrap_key(wrapped)
+    }
+
+    fn trail_checkpoint(&self) -> Option<Arc<dyn crypto::CheckpointStore>> {
+        Some(Arc::new(PlatformCheckpoint(self.checkpoint.clone())))
+    }
+}
+
+struct PlatformCheckpoint(Arc<dyn TrailCheckpointStore>);
+
+impl crypto::CheckpointStore for PlatformCheckpoint {
+    fn load(&self) -> Result<Option<TrailCheckpoint>, CryptoError> {
+        self.0.load_trail_checkpoint().map_err(platform_failure)
+    }
+
+    fn store(&self, checkpoint: &TrailCheckpoint) -> Result<(), CryptoError> {
+        self.0.store_trail_checkpoint(checkpoint.clone()).map_err(platform_failure)
+    }
 }
 
 /// Signs with the device's hardware-held ECDSA P-256 key (ES256).

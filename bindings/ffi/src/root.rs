@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use fieldseal_core::{
     FieldsealError, Installation, Note, RegisterInspector, RegisterSummary, StoreStatus, SystemClock, Task,
-    TaskRow, TemplateSummary, VerifiedStatement,
+    TaskRow, TemplateSummary, TrailVerification, VerifiedStatement, trail::anchor::AnchorStrength,
 };
 
 use crate::{
-    DeviceSigner, InspectionSession, KeyVault,
+    DeviceSigner, InspectionSession, KeyVault, TrailCheckpointStore,
     guard::{guard, guard_blocking},
-    platform::{PlatformKeyVault, PlatformSigner},
+    platform::{CheckpointedKeyVault, PlatformKeyVault, PlatformSigner},
 };
 
 /// An open fieldseal installation (the core's [`Installation`]) and a worker runtime for long
@@ -19,6 +19,18 @@ use crate::{
 pub struct Fieldseal {
     pub(crate) core: Installation,
     pub(crate) runtime: tokio::runtime::Runtime,
+}
+
+impl Fieldseal {
+    fn with_runtime(core: Installation) -> Result<Arc<Self>, FieldsealError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("fieldseal-worker")
+            .enable_all()
+            .build()
+            .map_err(|e| FieldsealError::internal_panic(&format!("worker runtime: {e}")))?;
+        Ok(Arc::new(Fieldseal { core, runtime }))
+    }
 }
 
 #[uniffi::export]
@@ -36,14 +48,37 @@ impl Fieldseal {
             let signer = Arc::new(PlatformSigner(signer));
             let core =
                 Installation::open(&data_dir, &PlatformKeyVault(key_vault), signer, Arc::new(SystemClock))?;
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name("fieldseal-worker")
-                .enable_all()
-                .build()
-                .map_err(|e| FieldsealError::internal_panic(&format!("worker runtime: {e}")))?;
-            Ok(Arc::new(Fieldseal { core, runtime }))
+            Self::with_runtime(core)
         })
+    }
+
+    /// [`Fieldseal::open`] with the platform's trail checkpoint storage: the trail's signed heads
+    /// are then checked against a checkpoint kept outside the database (restoring an older
+    /// database is detected), and recovery may remove a blob provably never committed.
+    #[uniffi::constructor]
+    pub fn open_with_checkpoint(
+        data_dir: String,
+        key_vault: Arc<dyn KeyVault>,
+        signer: Arc<dyn DeviceSigner>,
+        checkpoint: Arc<dyn TrailCheckpointStore>,
+    ) -> Result<Arc<Self>, FieldsealError> {
+        guard(|| {
+            let signer = Arc::new(PlatformSigner(signer));
+            let vault = CheckpointedKeyVault { vault: PlatformKeyVault(key_vault), checkpoint };
+            let core = Installation::open(&data_dir, &vault, signer, Arc::new(SystemClock))?;
+            Self::with_runtime(core)
+        })
+    }
+
+    /// 完整性核验 — checks evidence, inspection states, the trail and its signed heads against
+    /// each other and the checkpoint; lists the quarantine. Problems are lines in the report.
+    pub fn verify_trail(&self) -> Result<TrailVerification, FieldsealError> {
+        guard(|| Ok(self.core.verify_trail()?))
+    }
+
+    /// How strongly the trail is anchored here (weaker without checkpoint storage).
+    pub fn anchor_strength(&self) -> AnchorStrength {
+        self.core.anchor_strength()
     }
 
     pub fn status(&self) -> Result<StoreStatus, FieldsealError> {

@@ -30,6 +30,27 @@ final class MemoryKeyVault: KeyVault, @unchecked Sendable {
     }
 }
 
+/// Stands in for the Keychain item that keeps the trail checkpoint: never moves backwards.
+final class MemoryCheckpointStore: TrailCheckpointStore, @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: TrailCheckpoint?
+
+    func loadTrailCheckpoint() throws -> TrailCheckpoint? {
+        lock.lock()
+        defer { lock.unlock() }
+        return stored
+    }
+
+    func storeTrailCheckpoint(checkpoint: TrailCheckpoint) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        if let current = stored, current.counter > checkpoint.counter {
+            throw PlatformError.Failed(reason: "the trail checkpoint only moves forward")
+        }
+        stored = checkpoint
+    }
+}
+
 /// Stands in for the Secure Enclave adapter: P-256, answering in DER as SecKeyCreateSignature does.
 final class CryptoKitSigner: DeviceSigner, @unchecked Sendable {
     private let key = P256.Signing.PrivateKey()
@@ -71,6 +92,24 @@ final class FieldsealFFITests: XCTestCase {
         XCTAssertEqual(status.deviceKeyId, try fieldseal.deviceKeyId())
         XCTAssertEqual(status.deviceKeyId.count, 32)
         XCTAssertEqual(try fieldseal.devicePublicKey(), try signer.publicKey())
+    }
+
+    func testWithACheckpointStoreTheTrailIsCheckpointedAndVerifies() throws {
+        let checkpoint = MemoryCheckpointStore()
+        let fieldseal = try Fieldseal.openWithCheckpoint(
+            dataDir: dataDir.path, keyVault: MemoryKeyVault(), signer: CryptoKitSigner(), checkpoint: checkpoint)
+        XCTAssertEqual(fieldseal.anchorStrength(), .checkpointed)
+        let verification = try fieldseal.verifyTrail()
+        XCTAssertTrue(verification.allGood)
+        XCTAssertEqual(verification.anchorStrength, .checkpointed)
+    }
+
+    func testWithoutACheckpointStoreTheAnchorIsReportedWeaker() throws {
+        let fieldseal = try Fieldseal.open(dataDir: dataDir.path, keyVault: MemoryKeyVault(), signer: CryptoKitSigner())
+        let verification = try fieldseal.verifyTrail()
+        XCTAssertEqual(verification.anchorStrength, .signedHeadsOnly)
+        XCTAssertTrue(verification.anchorMessageZh.contains("锚定较弱"))
+        XCTAssertTrue(verification.anchorMessageEn.contains("Anchor weaker"))
     }
 
     func testStatementSignedInDERVerifiesAndOneChangedCharacterFails() async throws {

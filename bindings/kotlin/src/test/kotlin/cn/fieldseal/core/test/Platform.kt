@@ -126,3 +126,21 @@ private fun fixed32(n: BigInteger): ByteArray {
     val trimmed = if (raw.size > 32) raw.copyOfRange(raw.size - 32, raw.size) else raw
     return ByteArray(32 - trimmed.size) + trimmed
 }
+
+/**
+ * Keeps the trail checkpoint in memory and refuses to move it backwards, as a Keystore- or
+ * Keychain-backed adapter must.
+ */
+class MemoryCheckpointStore : TrailCheckpointStore {
+    @Volatile var stored: TrailCheckpoint? = null
+
+    override fun loadTrailCheckpoint(): TrailCheckpoint? = stored
+
+    override fun storeTrailCheckpoint(checkpoint: TrailCheckpoint) {
+        val current = stored
+        if (current != null && current.counter > checkpoint.counter) {
+            throw PlatformException.Failed("the trail checkpoint only moves forward")
+        }
+        stored = checkpoint
+    }
+}
