@@ -142,8 +142,14 @@ impl Installation {
         self.store().read(|conn, keys| notes::get(conn, keys, id))
     }
 
-    /// Notes newest first.
+    /// Notes newest first; a note that does not open is left out (see [`Installation::note_list`]).
     pub fn notes(&self) -> Result<Vec<notes::Note>> {
+        Ok(self.note_list()?.notes)
+    }
+
+    /// Notes newest first, with how many rows did not open and their ids: one corrupt row does not
+    /// fail the list.
+    pub fn note_list(&self) -> Result<notes::NoteList> {
         self.store().read(notes::list)
     }
 

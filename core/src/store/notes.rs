@@ -58,13 +58,37 @@ pub fn get(conn: &Connection, keys: &Keyring, id: &str) -> Result<Note> {
     .open(keys)
 }
 
-/// Notes newest first.
-pub fn list(conn: &Connection, keys: &Keyring) -> Result<Vec<Note>> {
+/// 备注列表 — the notes newest first. A note that does not open (one corrupt row) is skipped and
+/// named here instead of failing the whole list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct NoteList {
+    pub notes: Vec<Note>,
+    /// How many rows did not open.
+    pub skipped: u64,
+    /// Their note ids (no content).
+    pub skipped_ids: Vec<String>,
+}
+
+/// Notes newest first; rows that do not open are skipped and reported in the list.
+pub fn list(conn: &Connection, keys: &Keyring) -> Result<NoteList> {
     let mut stmt = conn
         .prepare("SELECT id, inspection_id, created_at, title_enc, body_enc FROM notes ORDER BY created_at DESC, id")
         .map_err(StoreError::sql("list notes"))?;
     let rows = stmt.query_map([], row_parts).map_err(StoreError::sql("list notes"))?;
-    rows.map(|row| row.map_err(StoreError::sql("list notes"))?.open(keys)).collect()
+    let mut list = NoteList { notes: Vec::new(), skipped: 0, skipped_ids: Vec::new() };
+    for row in rows {
+        let sealed = row.map_err(StoreError::sql("list notes"))?;
+        let id = sealed.id.clone();
+        match sealed.open(keys) {
+            Ok(note) => list.notes.push(note),
+            Err(_) => {
+                list.skipped += 1;
+                list.skipped_ids.push(id);
+            }
+        }
+    }
+    Ok(list)
 }
 
 struct SealedNote {
@@ -118,7 +142,7 @@ mod tests {
             note
         };
         let store = Store::open(tmp.path().join("data"), &vault).unwrap();
-        assert_eq!(store.read(list).unwrap(), vec![note]);
+        assert_eq!(store.read(list).unwrap().notes, vec![note]);
         drop(store);
         for file in ["fieldseal.db", "fieldseal.db-wal"] {
             if let Ok(bytes) = std::fs::read(tmp.path().join("data").join(file)) {
@@ -126,6 +150,30 @@ mod tests {
                 assert!(!bytes.windows(needle.len()).any(|w| w == needle), "plaintext found in {file}");
             }
         }
+    }
+
+    #[test]
+    fn one_corrupt_note_is_skipped_and_named_and_the_rest_still_list() {
+        let tmp = tempfile::tempdir().unwrap();
+        let vault = KeyFileVault::open_or_create(tmp.path().join("kek")).unwrap();
+        let store = Store::open(tmp.path().join("data"), &vault).unwrap();
+        let good = store.write(|tx, keys| add(tx, keys, None, "排污口", "颜色异常")).unwrap();
+        let bad = store.write(|tx, keys| add(tx, keys, None, "旁路阀", "已关闭")).unwrap();
+        // The other note's sealed title put in this row: it no longer opens under this row's id.
+        store
+            .write(|tx, _| {
+                tx.execute(
+                    "UPDATE notes SET title_enc = (SELECT title_enc FROM notes WHERE id = ?1) WHERE id = ?2",
+                    [&good.id, &bad.id],
+                )
+                .map_err(StoreError::sql("tamper"))?;
+                Ok(())
+            })
+            .unwrap();
+        let listed = store.read(list).unwrap();
+        assert_eq!(listed.notes, vec![good]);
+        assert_eq!((listed.skipped, listed.skipped_ids), (1, vec![bad.id.clone()]));
+        assert!(store.read(|c, k| get(c, k, &bad.id)).is_err(), "reading it alone still fails");
     }
 
     #[test]
