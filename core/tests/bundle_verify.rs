@@ -450,3 +450,49 @@ fn a_valid_bundle_extracts_only_inside_the_output_folder() {
     let err = bundle::extract(&path, &out).unwrap_err();
     assert!(matches!(err, Error::Bundle(BundleError::Output { .. })), "{err:?}");
 }
+
+/// Zip64 (a long video, or very many members) changes the container, never the checks: a real
+/// bundle re-packed with every zip64 record and field verifies and extracts the same, and a name
+/// escaping the folder is refused in that form too, with nothing written.
+#[test]
+fn a_bundle_in_zip64_form_verifies_and_its_path_checks_still_hold() {
+    let v = visit();
+    let (_, path) = frozen_bundle(&v, None);
+    let original = members(&path);
+    let repack = |names: &dyn Fn(&str) -> String| {
+        let mut zip = bundle::zip::ZipWriter::new(Cursor::new(Vec::new())).always_zip64();
+        for (name, bytes) in &original {
+            zip.add_bytes(&names(name), bytes).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    };
+    let wide = v.dir.path().join("zip64.zip");
+    std::fs::write(&wide, repack(&|n| n.to_owned())).unwrap();
+    let report = verify_bundle_file(
+        &wide,
+        &VerifyOptions { trusted_key: Some(v.signer.public_key().unwrap()), ..VerifyOptions::default() },
+    );
+    assert!(report.ok(), "{}", report.render_text());
+    assert_eq!(members(&wide), original);
+    let out = v.dir.path().join("zip64-extracted");
+    assert_eq!(bundle::extract(&wide, &out).unwrap().len(), original.len());
+
+    // The writer refuses an escaping name, so forge it into the zip64 archive's bytes.
+    let mut evil =
+        repack(&|n| if n == format::DEVICE_KEY_PATH { "aa/ice-key.json".into() } else { n.to_owned() });
+    let forged: Vec<usize> =
+        evil.windows(15).enumerate().filter(|(_, w)| *w == b"aa/ice-key.json").map(|(i, _)| i).collect();
+    assert_eq!(forged.len(), 2, "local header and central entry");
+    for at in forged {
+        evil[at..at + 3].copy_from_slice(b"../");
+    }
+    let evil_path = v.dir.path().join("zip64-evil.zip");
+    std::fs::write(&evil_path, evil).unwrap();
+    let report = verify_bundle_file(&evil_path, &VerifyOptions::default());
+    assert_eq!(failed(&report), vec![("bundle.structure", evil_path.to_str().unwrap())]);
+    assert!(report.render_text().contains("escapes the folder"), "{}", report.render_text());
+    let out = v.dir.path().join("zip64-evil-out");
+    assert!(bundle::extract(&evil_path, &out).is_err());
+    assert!(!v.dir.path().join("ice-key.json").exists());
+    assert_eq!(std::fs::read_dir(&out).map(|d| d.count()).unwrap_or(0), 0);
+}

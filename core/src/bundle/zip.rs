@@ -524,6 +524,13 @@ impl<W: Write + Seek> ZipWriter<W> {
         Self { out, entries: Vec::new(), force_zip64: false }
     }
 
+    /// Writes the zip64 records and fields even where the classic ones would do, so a reader can
+    /// be checked against them on a small archive (bundles themselves use zip64 only where needed).
+    pub fn always_zip64(mut self) -> Self {
+        self.force_zip64 = true;
+        self
+    }
+
     fn io(name: &str) -> impl Fn(io::Error) -> BundleError + '_ {
         move |e| member_error(name, format!("cannot write: {e}"))
     }
