@@ -171,6 +171,27 @@ async fn a_pass_moves_every_item_from_pending_to_acknowledged() {
     assert!(after.clock_offset_ms.is_some(), "the clock offset is measured on the way");
     assert_eq!(terminal.installation.status().unwrap().outbox_acknowledged, 4);
 
+    // Every kept receipt checks out again; one changed in the store afterwards does not.
+    let checks = engine.check_receipts().unwrap();
+    assert_eq!(checks.len(), 4);
+    assert!(checks.iter().all(|c| c.problem.is_none() && c.receipt_id.is_some()), "{checks:?}");
+    let victim = checks[0].item_id;
+    terminal
+        .installation
+        .store()
+        .write(|tx, _| {
+            tx.execute(
+                "UPDATE outbox SET receipt = CAST(replace(CAST(receipt AS TEXT), 'evidence', 'evidencf') AS BLOB) WHERE id = ?1",
+                [victim],
+            )
+            .map_err(fieldseal_core::store::StoreError::sql("tamper"))?;
+            Ok(())
+        })
+        .unwrap();
+    let checks = engine.check_receipts().unwrap();
+    let broken: Vec<_> = checks.iter().filter(|c| c.problem.is_some()).map(|c| c.item_id).collect();
+    assert_eq!(broken, vec![victim], "{checks:?}");
+
     // Intake holds each item once, verified.
     let report = intake.intake.report().await.unwrap();
     let held: Vec<_> = report.inspections.iter().flat_map(|i| &i.evidence).collect();

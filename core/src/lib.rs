@@ -36,8 +36,8 @@ pub use error::{Error, Result};
 pub use explain::FieldsealError;
 pub use installation::{
     Clock, EnrolmentSummary, EvidenceIngest, FixedClock, InspectionSession, Inspections, Installation,
-    IntegrityProblem, IntegrityProblemKind, Location, PassEnd, RecordSession, StoreStatus, SyncEngine,
-    SyncEngineError, SyncItem, SyncItemState, SyncOutcome, SyncSettings, SyncStatus, SystemClock,
+    IntegrityProblem, IntegrityProblemKind, Location, PassEnd, ReceiptCheck, RecordSession, StoreStatus,
+    SyncEngine, SyncEngineError, SyncItem, SyncItemState, SyncOutcome, SyncSettings, SyncStatus, SystemClock,
     TrailVerification, VerifiedStatement, verify_bundle,
 };
 pub use model::{

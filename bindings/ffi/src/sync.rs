@@ -6,7 +6,8 @@
 use std::{sync::Arc, time::Duration};
 
 use fieldseal_core::{
-    EnrolmentSummary, FieldsealError, SyncOutcome, SyncSettings, SyncStatus, outbox::NetworkPolicy,
+    EnrolmentSummary, FieldsealError, ReceiptCheck, SyncOutcome, SyncSettings, SyncStatus,
+    outbox::NetworkPolicy,
 };
 
 use crate::{
@@ -81,6 +82,11 @@ impl SyncEngine {
     /// The upload screen's read model: each item's state and bytes, and the totals.
     pub fn status(&self) -> Result<SyncStatus, FieldsealError> {
         guard(|| Ok(self.core.status()?))
+    }
+
+    /// Every kept receipt checked again under the intake key kept at enrolment.
+    pub fn check_receipts(&self) -> Result<Vec<ReceiptCheck>, FieldsealError> {
+        guard(|| Ok(self.core.check_receipts()?))
     }
 
     /// Makes a stopped (wedged) upload due again, once its reason is resolved.

@@ -34,6 +34,6 @@ pub use open::{Installation, StoreStatus};
 pub use records::{RecordSession, verify_bundle};
 pub use statements::VerifiedStatement;
 pub use sync::{
-    EnrolmentSummary, PassEnd, SyncEngine, SyncEngineError, SyncItem, SyncItemState, SyncOutcome,
-    SyncSettings, SyncStatus,
+    EnrolmentSummary, PassEnd, ReceiptCheck, SyncEngine, SyncEngineError, SyncItem, SyncItemState,
+    SyncOutcome, SyncSettings, SyncStatus,
 };

@@ -7,15 +7,18 @@
 //! - [`status`]: [`SyncStatus`], the read model: per item and overall, bytes done and total.
 //! - [`decisions`]: retry and discard of uploads stopped for a person (放弃上传 keeps the evidence
 //!   and is recorded in the trail).
+//! - [`receipts`]: every kept receipt checked again ([`ReceiptCheck`]).
 //! - [`error`]: [`SyncEngineError`], what a person asked that cannot be done.
 
 mod decisions;
 mod engine;
 mod error;
+mod receipts;
 mod status;
 
 pub use engine::{EnrolmentSummary, PassEnd, SyncEngine, SyncOutcome, SyncSettings};
 pub use error::SyncEngineError;
+pub use receipts::ReceiptCheck;
 pub use status::{SyncItem, SyncItemState, SyncStatus};
 
 /// Uploads a person discarded (they stay `wedged` in the outbox table).
