@@ -19,13 +19,26 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a whole inspection offline on the embedded example register and template: two
-    /// inspectors, check-in, answers, photos with real EXIF, a finding with a deadline, the record
-    /// signed by both inspectors and the party, frozen, exported with its PDF and verified.
+    /// Run a whole inspection on the embedded example register and template and send it to a
+    /// real intake: intake started on 127.0.0.1 (or --intake URL) and seeded through its admin
+    /// API, the device enrolled, check-in, answers, photos with real EXIF and a video, a finding
+    /// with a deadline, the record signed by both inspectors and the party and frozen, synced with
+    /// progress bars, every receipt checked, the bundle exported with its PDF and verified.
     Demo {
-        /// Keep the store and the bundle in DIR (created if absent) instead of a temporary folder.
+        /// Keep the store, intake's data and the bundle in DIR (created if absent) instead of a
+        /// temporary folder.
         #[arg(long, value_name = "DIR")]
         keep: Option<PathBuf>,
+        /// Use an intake already running at URL, seeding it with the admin token from
+        /// FIELDSEAL_ADMIN_TOKEN, instead of starting one on 127.0.0.1.
+        #[arg(long, value_name = "URL", conflicts_with = "offline")]
+        intake: Option<String>,
+        /// The province's CA certificate (PEM) when the --intake URL is HTTPS from a private CA.
+        #[arg(long, value_name = "FILE", requires = "intake")]
+        ca: Option<PathBuf>,
+        /// No intake at all: the inspection, record and bundle only.
+        #[arg(long)]
+        offline: bool,
     },
     /// Verify an exported bundle offline: every member hash, signature, chain link, page hash, the
     /// PDF text against the signed pages, and every cross-reference. Exit 0 only if all verify.
@@ -78,7 +91,14 @@ enum MediaCommand {
 
 fn main() -> ExitCode {
     let code = match Cli::parse().command {
-        Command::Demo { keep } => i32::from(demo::run(keep.as_deref())),
+        Command::Demo { keep, intake, ca, offline } => {
+            let target = match (offline, intake) {
+                (true, _) => demo::Target::Offline,
+                (false, Some(url)) => demo::Target::Remote { url, ca },
+                (false, None) => demo::Target::Local,
+            };
+            i32::from(demo::run(keep.as_deref(), target))
+        }
         Command::Verify { bundle, json, key, extract } => {
             verify::run(&bundle, json, key.as_deref(), extract.as_deref())
         }

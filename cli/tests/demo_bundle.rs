@@ -63,7 +63,29 @@ fn demo() -> (tempfile::TempDir, PathBuf) {
     assert!(out.status.success(), "demo failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("bundle verified offline"), "{stdout}");
     assert!(stdout.contains("summary: inspection"), "{stdout}");
+    // The inspection went to the intake started on 127.0.0.1, whose data stays beside the store.
+    assert!(stdout.contains("seeded through its admin API"), "{stdout}");
+    assert!(stdout.contains("every receipt verified"), "{stdout}");
+    assert!(
+        stdout.contains("intake holds 5 evidence items (5 verified), 1 record(s) and 1 trail head(s)"),
+        "{stdout}"
+    );
+    assert!(keep.join("intake").is_dir());
     (dir, keep)
+}
+
+#[test]
+fn the_demo_against_a_running_intake_needs_its_admin_token_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("demo");
+    let out = Command::new(env!("CARGO_BIN_EXE_fieldseal"))
+        .args(["demo", "--keep", keep.to_str().unwrap(), "--intake", "http://127.0.0.1:9"])
+        .env_remove("FIELDSEAL_ADMIN_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("FIELDSEAL_ADMIN_TOKEN"), "{stderr}");
 }
 
 #[test]

@@ -1,16 +1,28 @@
-//! `fieldseal demo [--keep DIR]`: a whole inspection offline, on the embedded example register and
-//! thermal-plant template: two inspectors check in, show credentials, answer the checklist, take
-//! photos with real EXIF, record a finding with a rectification deadline; the record is built,
-//! signed by both inspectors and the party with synthetic strokes, frozen, exported with its PDF,
-//! and the bundle verified offline. With `--keep DIR` the store and the bundle stay in DIR.
+//! `fieldseal demo [--keep DIR] [--intake URL] [--offline]`: a whole inspection on the embedded
+//! example register and thermal-plant template, sent to a real intake. Intake is started here on
+//! 127.0.0.1 (its data in the demo folder), or reached at `--intake URL` with the admin token from
+//! `FIELDSEAL_ADMIN_TOKEN`; either way it is seeded through its admin API with the register, the
+//! templates and the demo's task, and issues the enrolment code the device enrols with. Two
+//! inspectors check in, show credentials, answer the checklist, take photos with real EXIF and a
+//! short video, record a finding with a rectification deadline; the record is built, signed by
+//! both inspectors and the party with synthetic strokes and frozen; the outbox is synced with
+//! progress bars, every receipt checked, and the bundle exported with its PDF and verified
+//! offline. `--offline` skips intake (the demo of the record issue). With `--keep DIR` the store,
+//! intake's data and the bundle stay in DIR.
 
+mod intake;
 mod photo;
+mod upload;
+mod video;
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use fieldseal_core::{
-    Error, Result, bundle,
+    Error, Installation, SyncEngine, SyncSettings, SystemClock, bundle,
     checklist::{AnswerType, AnswerValue, ResultCode, parse_template},
     crypto::{DeviceSigner, signer::SoftwareSigner, software_vault::KeyFileVault},
     evidence::{
@@ -19,7 +31,7 @@ use fieldseal_core::{
     },
     model::{CheckIn, GeoPoint, Handling, HeaderField, NewFinding, RegisterSnapshot, Site, Task, TaskSource},
     record::{BuildRequest, PartyStatement, SignRequest, SignerRole, Strokes, service},
-    store::{Store, StoreError, inspections as db},
+    store::{StoreError, inspections as db},
     verify::{VerifyOptions, verify_bundle_file},
 };
 use fieldseal_render::{KrillaRenderer, PdfTextReader, PinnedFont};
@@ -30,7 +42,23 @@ const ENTERPRISE: &str = "ent-thermal";
 /// Two inspectors whose certificates are valid for years to come.
 const TEAM: [&str; 2] = ["insp-001", "insp-004"];
 
-pub fn run(keep: Option<&Path>) -> u8 {
+const TEMPLATES: [&str; 3] = [
+    TEMPLATE,
+    include_str!("../../../examples/templates/hazardous-waste-storage.json"),
+    include_str!("../../../examples/templates/wastewater-online-monitoring.json"),
+];
+
+/// Where the demo sends the inspection.
+pub enum Target {
+    /// No intake: the record issue's offline demo.
+    Offline,
+    /// Intake started here on 127.0.0.1.
+    Local,
+    /// An intake already running; the CA (PEM file) when it serves HTTPS from a private CA.
+    Remote { url: String, ca: Option<PathBuf> },
+}
+
+pub fn run(keep: Option<&Path>, target: Target) -> u8 {
     let temp;
     let dir = match keep {
         Some(d) => d.to_owned(),
@@ -45,24 +73,33 @@ pub fn run(keep: Option<&Path>) -> u8 {
             }
         },
     };
-    match demo(&dir) {
+    match demo(&dir, &target) {
         Ok(true) => {
             match keep {
                 Some(d) => println!(
-                    "kept: store in {}, bundle in {}",
+                    "kept: store in {}, bundle in {}{}",
                     d.join("data").display(),
-                    d.join("bundle.zip").display()
+                    d.join("bundle.zip").display(),
+                    if matches!(target, Target::Local) {
+                        format!(", intake's data in {}", d.join("intake").display())
+                    } else {
+                        String::new()
+                    }
                 ),
-                None => {
-                    println!("(temporary folder removed; use --keep DIR to keep the store and the bundle)")
-                }
+                None => println!(
+                    "(temporary folder removed; use --keep DIR to keep the store, intake's data and the bundle)"
+                ),
             }
             0
         }
         Ok(false) => 1,
-        Err(e) => {
+        Err(DemoError::Core(e)) => {
             let x = e.explain();
             eprintln!("demo failed [{}]: {}\n{}", x.code, x.message_en, x.message_zh);
+            1
+        }
+        Err(DemoError::Step { what, reason }) => {
+            eprintln!("demo failed at {what}: {reason}");
             1
         }
     }
@@ -79,8 +116,44 @@ fn china_now() -> DateTime<FixedOffset> {
     now - Duration::seconds(i64::from(chrono::Timelike::second(&now)))
 }
 
-fn other(what: &str, reason: impl std::fmt::Display) -> Error {
-    StoreError::Corrupt { what: what.into(), reason: reason.to_string() }.into()
+/// Why the demo stopped: a core error (explained in Chinese and English), or a step of the demo
+/// itself (its folder, its media, the intake it talks to) with what went wrong.
+#[derive(Debug)]
+pub enum DemoError {
+    Core(Error),
+    Step { what: String, reason: String },
+}
+
+impl From<Error> for DemoError {
+    fn from(e: Error) -> Self {
+        DemoError::Core(e)
+    }
+}
+
+/// Every module error of the core reaches the demo as the core's `Error`, explained the same way.
+macro_rules! from_core {
+    ($($module_error:ty),*) => {$(
+        impl From<$module_error> for DemoError {
+            fn from(e: $module_error) -> Self {
+                DemoError::Core(e.into())
+            }
+        }
+    )*};
+}
+from_core!(
+    fieldseal_core::crypto::CryptoError,
+    StoreError,
+    fieldseal_core::protocol::ProtocolError,
+    fieldseal_core::model::DomainError,
+    fieldseal_core::record::RecordError,
+    fieldseal_core::bundle::BundleError,
+    fieldseal_core::sync::SyncError
+);
+
+type DemoResult<T> = std::result::Result<T, DemoError>;
+
+fn other(what: &str, reason: impl std::fmt::Display) -> DemoError {
+    DemoError::Step { what: what.into(), reason: reason.to_string() }
 }
 
 fn passing(spec: &AnswerType) -> AnswerValue {
@@ -99,7 +172,14 @@ fn passing(spec: &AnswerType) -> AnswerValue {
     }
 }
 
-fn demo(dir: &Path) -> Result<bool> {
+/// The demo's link to intake: the runtime sync runs on, the intake and the device's engine.
+struct Online {
+    runtime: tokio::runtime::Runtime,
+    intake: intake::DemoIntake,
+    engine: SyncEngine,
+}
+
+fn demo(dir: &Path, target: &Target) -> DemoResult<bool> {
     std::fs::create_dir_all(dir).map_err(|e| other("demo folder", e))?;
     let bundle_path = dir.join("bundle.zip");
     if bundle_path.exists() || dir.join("data").exists() {
@@ -108,8 +188,11 @@ fn demo(dir: &Path) -> Result<bool> {
     println!("fieldseal {} demo in {}", fieldseal_core::CORE_VERSION, dir.display());
     let font = PinnedFont::locate().map_err(|e| other("record font", e))?;
     let vault = KeyFileVault::open_or_create(dir.join("device.kek"))?;
-    let store = Store::open(dir.join("data"), &vault)?;
-    let signer = SoftwareSigner::load_or_create(&vault, &dir.join("device-signer.key"))?;
+    let device_signer = Arc::new(SoftwareSigner::load_or_create(&vault, &dir.join("device-signer.key"))?);
+    let installation =
+        Installation::open(dir.join("data"), &vault, device_signer.clone(), Arc::new(SystemClock))?;
+    let store = installation.store();
+    let signer = device_signer.as_ref();
     step(format!(
         "encrypted store opened, device key {}",
         fieldseal_core::crypto::signer::key_id(&signer.public_key()?)?
@@ -148,6 +231,10 @@ fn demo(dir: &Path) -> Result<bool> {
         enterprise_id: ENTERPRISE.into(),
         template_id: template.id.clone(),
         planned_date: start.date_naive(),
+    };
+    let online = match target {
+        Target::Offline => None,
+        _ => Some(go_online(dir, target, &installation, &task)?),
     };
     let team: Vec<String> = TEAM.iter().map(|s| s.to_string()).collect();
     store.write(|tx, keys| {
@@ -246,7 +333,7 @@ fn demo(dir: &Path) -> Result<bool> {
     // Photos with real EXIF: one per running facility, and one of the failed outlet.
     let cx = IngestContext {
         store: &store,
-        signer: &signer,
+        signer,
         guard: &StoredInspectionGuard,
         policy: IngestPolicy::default(),
     };
@@ -299,6 +386,49 @@ fn demo(dir: &Path) -> Result<bool> {
         shots.len()
     ));
 
+    // A short video of the outlet, as the camera app would hand it over.
+    let at = tick(2);
+    let video_path = captures.join("VID_0001.mp4");
+    let made = video::make(&video_path).map_err(|e| other("demo video", e))?;
+    let mut request = IngestRequest {
+        source_path: video_path,
+        inspection_id: id.clone(),
+        item_id: failing.clone(),
+        finding_id: Some(finding_id.clone()).filter(|f| !f.is_empty()),
+        kind: EvidenceKind::Video,
+        operator: TEAM[1].into(),
+        location: None,
+        clock: CaptureClock {
+            wall_clock: at,
+            monotonic_ms: 3_600_000 + shots.len() as u64 * 120_000,
+            gnss_time: None,
+            server_offset_ms: None,
+        },
+        parent: None,
+        derivation: None,
+        app_version: format!("fieldseal-cli {}", env!("CARGO_PKG_VERSION")),
+    };
+    request.location = Some(LocationFix {
+        lat: site.lat,
+        lon: site.lon,
+        altitude_m: None,
+        accuracy_m: 8.0,
+        provider: "fused".into(),
+        fix_time: at.with_timezone(&Utc),
+        mocked: false,
+        satellites: None,
+    });
+    let video = ingest(&cx, &request, &CancelToken::new(), &mut |_| {})?;
+    step(match made {
+        video::Video::Encoded => {
+            format!("video sealed: 2 s from ffmpeg's test pattern, {} bytes", video.manifest.size)
+        }
+        video::Video::ContainerOnly => format!(
+            "video sealed: ffmpeg not found, so a minimal MP4 container ({} bytes, no frames) stands in",
+            video.manifest.size
+        ),
+    });
+
     let submitted = tick(10);
     store.write(|tx, keys| db::modify_inspection(tx, keys, &id, |i| i.submit_for_signature(submitted)))?;
     let record = service::build(
@@ -334,7 +464,7 @@ fn demo(dir: &Path) -> Result<bool> {
     {
         service::sign(
             &store,
-            &signer,
+            signer,
             &SignRequest {
                 record_id: record.record_id.clone(),
                 shown_document_hash: record.document_hash.clone(),
@@ -348,12 +478,17 @@ fn demo(dir: &Path) -> Result<bool> {
         )?;
     }
     step("signed by both inspectors and the person in charge (strokes kept, image rendered, device-signed)");
-    let frozen = service::freeze(&store, &signer, &record.record_id, tick(1))?;
+    let frozen = service::freeze(store, signer, &record.record_id, tick(1))?;
     let state = store.read(|c, k| db::load_inspection(c, k, &id))?.state();
     step(format!("record frozen; inspection is now {}", state.label_zh()));
 
+    let mut synced = String::new();
+    if let Some(online) = &online {
+        synced = sync(online)?;
+    }
+
     let renderer = KrillaRenderer::new(font);
-    let summary = bundle::export(&store, &signer, &frozen.record_id, &bundle_path, Some(&renderer), tick(1))?;
+    let summary = bundle::export(store, signer, &frozen.record_id, &bundle_path, Some(&renderer), tick(1))?;
     step(format!(
         "bundle exported: {} members, {} bytes, PDF/A-2b with Noto Sans CJK SC",
         summary.members, summary.bytes
@@ -376,7 +511,7 @@ fn demo(dir: &Path) -> Result<bool> {
         print!("{}", report.render_text());
     }
     println!(
-        "summary: inspection {id}, {} pages, {} signatures, {} photos, {} trail events, bundle {}",
+        "summary: inspection {id}, {} pages, {} signatures, {} photos and 1 video, {} trail events{synced}, bundle {}",
         frozen.pages.len(),
         frozen.entries.len(),
         shots.len(),
@@ -384,6 +519,88 @@ fn demo(dir: &Path) -> Result<bool> {
         display(&bundle_path)
     );
     Ok(report.ok())
+}
+
+/// Starts or reaches intake, seeds it through its admin API and enrols the device.
+fn go_online(dir: &Path, target: &Target, installation: &Installation, task: &Task) -> DemoResult<Online> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("fieldseal-demo")
+        .enable_all()
+        .build()
+        .map_err(|e| other("demo runtime", e))?;
+    let (intake, ca_pem) = match target {
+        Target::Remote { url, ca } => {
+            let pem = ca
+                .as_ref()
+                .map(|path| {
+                    std::fs::read_to_string(path)
+                        .map_err(|e| other("--ca", format!("{}: {e}", path.display())))
+                })
+                .transpose()?;
+            (intake::DemoIntake::connect(url, pem.as_deref()).map_err(|e| other("intake", e))?, pem)
+        }
+        _ => {
+            let data = dir.join("intake");
+            let started =
+                runtime.block_on(intake::DemoIntake::start(&data)).map_err(|e| other("intake", e))?;
+            (started, None)
+        }
+    };
+    let code = runtime
+        .block_on(intake.seed(REGISTER, &TEMPLATES, task, &TEAM))
+        .map_err(|e| other("seeding intake", e))?;
+    step(format!(
+        "intake at {} seeded through its admin API: register, {} templates, task {}; enrolment code issued for {}",
+        intake.base_url,
+        TEMPLATES.len(),
+        task.id,
+        TEAM[0]
+    ));
+    let settings = SyncSettings { intake_url: intake.base_url.clone(), province_ca_pem: ca_pem };
+    let engine = installation.sync(&settings)?;
+    let enrolled = runtime.block_on(engine.enrol(&code, Some("fieldseal demo".into())))?;
+    step(format!(
+        "device enrolled as {} for {}; receipts will be checked under intake key {}",
+        &enrolled.device_id[..12.min(enrolled.device_id.len())],
+        enrolled.inspector_id,
+        enrolled.server_key_id
+    ));
+    Ok(Online { runtime, intake, engine })
+}
+
+/// Syncs the outbox with progress bars and checks every receipt; returns the summary's words.
+fn sync(online: &Online) -> DemoResult<String> {
+    println!("  ..  syncing to intake");
+    let outcome = upload::sync_with_bars(&online.runtime, &online.engine)?;
+    let status = online.engine.status()?;
+    let checks = online.engine.check_receipts()?;
+    let bad: Vec<_> = checks.iter().filter(|c| c.problem.is_some()).collect();
+    if status.acknowledged as usize != status.items.len() || !bad.is_empty() {
+        for c in &bad {
+            eprintln!("  receipt for {} refused: {}", c.object_id, c.problem.as_deref().unwrap_or(""));
+        }
+        return Err(other(
+            "sync",
+            format!(
+                "{} of {} uploads acknowledged ({:?})",
+                status.acknowledged,
+                status.items.len(),
+                outcome.ended
+            ),
+        ));
+    }
+    step(format!(
+        "synced: {} uploads acknowledged ({} bytes of evidence), every receipt verified under intake's key and naming what was sent",
+        checks.len(),
+        status.bytes_total
+    ));
+    let (held, verified, records, heads) =
+        online.runtime.block_on(online.intake.holdings()).map_err(|e| other("intake report", e))?;
+    step(format!(
+        "intake holds {held} evidence items ({verified} verified), {records} record(s) and {heads} trail head(s)"
+    ));
+    Ok(format!(", {} receipts verified", checks.len()))
 }
 
 fn display(p: &Path) -> String {
