@@ -331,12 +331,7 @@ fn demo(dir: &Path, target: &Target) -> DemoResult<bool> {
     }
 
     // Photos with real EXIF: one per running facility, and one of the failed outlet.
-    let cx = IngestContext {
-        store: &store,
-        signer,
-        guard: &StoredInspectionGuard,
-        policy: IngestPolicy::default(),
-    };
+    let cx = IngestContext { store, signer, guard: &StoredInspectionGuard, policy: IngestPolicy::default() };
     let mut shots: Vec<(Option<String>, Option<String>)> = items
         .iter()
         .filter(|i| i.template_item_id == "facility.running")
@@ -432,7 +427,7 @@ fn demo(dir: &Path, target: &Target) -> DemoResult<bool> {
     let submitted = tick(10);
     store.write(|tx, keys| db::modify_inspection(tx, keys, &id, |i| i.submit_for_signature(submitted)))?;
     let record = service::build(
-        &store,
+        store,
         &id,
         BuildRequest {
             party_statement: PartyStatement::confirmed(),
@@ -463,7 +458,7 @@ fn demo(dir: &Path, target: &Target) -> DemoResult<bool> {
     .enumerate()
     {
         service::sign(
-            &store,
+            store,
             signer,
             &SignRequest {
                 record_id: record.record_id.clone(),

@@ -31,7 +31,10 @@ pub struct ReceiptCheck {
     pub problem: Option<String>,
 }
 
-fn kept(conn: &Connection) -> Result<Vec<(i64, String, String, Vec<u8>)>> {
+/// An acknowledged row as kept: (row id, kind, object id, receipt envelope bytes).
+type KeptReceipt = (i64, String, String, Vec<u8>);
+
+fn kept(conn: &Connection) -> Result<Vec<KeptReceipt>> {
     let mut stmt = conn
         .prepare(
             "SELECT id, kind, object_id, receipt FROM outbox
