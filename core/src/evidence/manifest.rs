@@ -12,7 +12,7 @@
 //! | v | what it can say |
 //! |---|---|
 //! | 1 | the original field set: media types JPEG, PNG, HEIC and the v1 audio/video types; EXIF GPS with both coordinates; the v1 flags |
-//! | 2 | adds `movie` (container creation time, duration, location), `exif.irregular`, EXIF GPS with either coordinate missing, `image/heif` and `image/avif`, and the flags `exif_irregular`, `exif_gps_implausible`, `media_irregular`, `preview_over_budget` |
+//! | 2 | adds `movie` (container creation time, duration, location), `exif.irregular`, EXIF GPS with either coordinate missing, `image/heif` and `image/avif`, and the flags `exif_irregular`, `exif_gps_implausible`, `media_irregular`, `preview_over_budget`, `device_clock_off` |
 //!
 //! Ingest writes v2. Verifiers accept both, and a v1 manifest only when it uses nothing v1 could
 //! not say ([`EvidenceManifest::check_format`]), so a v1 verifier and this one agree on every v1
@@ -141,6 +141,7 @@ impl EvidenceManifest {
                         | CaptureFlag::ExifGpsImplausible { .. }
                         | CaptureFlag::MediaIrregular { .. }
                         | CaptureFlag::PreviewOverBudget { .. }
+                        | CaptureFlag::DeviceClockOff { .. }
                 )
             })
             .map(|f| format!("flag {}", f.code()))
@@ -223,6 +224,27 @@ mod tests {
         assert_eq!(back, m);
         assert!(text.contains(r#""media_type":"image/jpeg""#), "{text}");
         assert!(text.contains(r#""wall_clock":"2024-05-06T14:30:15+08:00""#), "{text}");
+    }
+
+    #[test]
+    fn a_v1_manifest_may_carry_no_flag_that_v1_did_not_have() {
+        let v2_only = [
+            CaptureFlag::ExifIrregular { details: vec!["unexpected_next_ifd".into()] },
+            CaptureFlag::ExifGpsImplausible { reason: "null_island".into() },
+            CaptureFlag::MediaIrregular { details: vec!["jpeg_stray_bytes".into()] },
+            CaptureFlag::PreviewOverBudget { needed_bytes: 1 << 30, budget_bytes: 48 << 20 },
+            CaptureFlag::DeviceClockOff { offset_secs: 10_800, tolerance_secs: 300 },
+        ];
+        for flag in v2_only {
+            let mut m = sample();
+            m.flags.push(flag.clone());
+            assert_eq!(m.check_format(), Ok(()), "v2 carries {}", flag.code());
+            m.v = 1;
+            assert!(m.check_format().is_err(), "v1 must refuse {}", flag.code());
+        }
+        let mut v1 = sample();
+        v1.v = 1;
+        assert_eq!(v1.check_format(), Ok(()), "a v1 manifest with v1 flags still verifies");
     }
 
     #[test]
