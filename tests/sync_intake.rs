@@ -88,7 +88,9 @@ async fn a_cut_upload_resumes_from_the_server_offset_sending_at_most_one_chunk_a
     let (base, _proxy) = Proxy::start(intake.addr, Mode::CutPatchAt(5 * CHUNK as u64), None).await;
     let terminal = Terminal::new();
     let ids = terminal.seal_photos(1, 1024);
-    let size = terminal.store.read(|c, k| fieldseal_core::store::evidence::get(c, k, &ids[0])).unwrap().size;
+    // The exact size is the signed manifest's: the row keeps only its size class.
+    let row = terminal.store.read(|c, k| fieldseal_core::store::evidence::get(c, k, &ids[0])).unwrap();
+    let size = row.envelope.payload["size"].as_u64().unwrap();
     assert!(size > 8 * CHUNK as u64, "the photo spans many chunks ({size} bytes)");
     let client = terminal.client(&base, &Trust::LoopbackPlain, CHUNK);
     enrol(&terminal, &client, &intake).await;

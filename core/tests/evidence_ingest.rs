@@ -452,7 +452,14 @@ fn the_inspection_is_told_in_the_same_transaction_and_its_failure_rolls_the_capt
     assert!(env.ingest(&request(&source, EvidenceKind::Audio)).is_err());
     assert_eq!(fs::read(&source).unwrap(), bytes, "source kept");
     assert_eq!(view::list_for_inspection(&env.store, INSPECTION).unwrap().len(), 1, "only the first capture");
-    assert_eq!(env.store.vault().blob_ids().unwrap().len(), 2, "the failed capture's blob was removed");
+    // Only the first capture's original: its thumbnail is sealed in its row, and the failed
+    // capture's blob was removed.
+    let first = env.store.read(|c, k| fieldseal_core::store::evidence::get(c, k, &out.evidence_id)).unwrap();
+    assert_eq!(
+        env.store.vault().blob_ids().unwrap(),
+        vec![first.blob_id],
+        "the failed capture's blob was removed"
+    );
     let events = env
         .store
         .read(|c, k| fieldseal_core::store::trail::verify_stream(c, k, &format!("inspection:{INSPECTION}")))

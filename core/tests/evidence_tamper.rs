@@ -69,20 +69,43 @@ fn flipping_any_byte_of_a_stored_blob_fails_verification() {
 #[test]
 fn flipping_bytes_of_a_photo_and_its_thumbnail_fails_verification() {
     let env = Env::new();
-    let out = env
-        .ingest(&request(
-            &env.capture_file("a.jpg", &testmedia::photo(&PhotoSpec::default())),
+    let photo = |name: &str, quality: u8| {
+        env.ingest(&request(
+            &env.capture_file(name, &testmedia::photo(&PhotoSpec { quality, ..Default::default() })),
             EvidenceKind::Photo,
         ))
-        .unwrap();
+        .unwrap()
+    };
+    let out = photo("a.jpg", 85);
     let (blob, thumb) = blob_paths(&env, &out.evidence_id);
-    let thumb = thumb.expect("photo has a thumbnail");
-    for path in [blob, thumb] {
-        let len = fs::metadata(&path).unwrap().len() as usize;
-        // Every header byte, then a spread through the segments and the final tag.
-        let positions = (0..64).chain((64..len).step_by(97)).chain(len - 16..len);
-        assert_every_flip_fails(&env, &out.evidence_id, &path, positions);
+    assert!(thumb.is_none(), "the thumbnail is sealed in the row, not in a vault file of its own");
+    let len = fs::metadata(&blob).unwrap().len() as usize;
+    // Every header byte, then a spread through the segments and the final tag.
+    let positions = (0..64).chain((64..len).step_by(97)).chain(len - 16..len);
+    assert_every_flip_fails(&env, &out.evidence_id, &blob, positions);
+
+    // The sealed thumbnail, as an attacker with the database file could change it.
+    let db = raw_db(&env);
+    let read = |id: &str| -> Vec<u8> {
+        db.query_row("SELECT thumbnail_enc FROM evidence WHERE id = ?1", [id], |r| r.get(0)).unwrap()
+    };
+    let write = |id: &str, bytes: &[u8]| {
+        db.execute("UPDATE evidence SET thumbnail_enc = ?1 WHERE id = ?2", params![bytes, id]).unwrap();
+    };
+    let sealed = read(&out.evidence_id);
+    let pk = env.public_key();
+    for i in (0..sealed.len()).step_by(61).chain(sealed.len() - 16..sealed.len()) {
+        let mut bytes = sealed.clone();
+        bytes[i] ^= 0x01;
+        write(&out.evidence_id, &bytes);
+        assert!(verify_item(&env.store, &out.evidence_id, &pk).is_err(), "thumbnail byte {i}");
     }
+    // Another item's thumbnail is sealed under that item's id: moved here, it does not open.
+    let other = photo("b.jpg", 60);
+    write(&out.evidence_id, &read(&other.evidence_id));
+    assert!(verify_item(&env.store, &out.evidence_id, &pk).is_err(), "thumbnail moved from another row");
+    write(&out.evidence_id, &sealed);
+    verify_item(&env.store, &out.evidence_id, &pk).unwrap();
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! - [`Keyring`]: the per-purpose keys derived from the data key (column, lookup, vault stream).
 //! - [`column`]: AES-256-GCM for single database values, and keyed hashes for lookups.
 //! - [`stream`]: the segmented AEAD for files in the vault.
+//! - [`padding`]: size classes (Padmé), so stored lengths do not reveal exact sizes.
 //! - [`signer`]: ES256 device signatures behind [`DeviceSigner`].
 //! - [`software_vault`]: key vaults for the CLI and tests (a 0600 key file, or a passphrase).
 
@@ -12,6 +13,7 @@ pub mod column;
 mod error;
 mod keyring;
 pub mod keys;
+pub mod padding;
 pub mod signer;
 mod signer_key_file;
 pub mod software_vault;

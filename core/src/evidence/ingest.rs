@@ -25,7 +25,7 @@
 
 use std::{
     fs::File,
-    io::{self, BufReader, Read},
+    io::{self, BufReader, Read, Seek, SeekFrom},
     path::Path,
     sync::{Arc, mpsc},
 };
@@ -43,7 +43,7 @@ use super::{
     media::SNIFF_LEN,
     preview,
     structure::{StructureCheck, StructureReport},
-    sweep::{THUMBNAIL_SUFFIX, blob_id},
+    sweep::blob_id,
     thumbnail::{Preview, make_thumbnail_from},
     time,
 };
@@ -62,6 +62,7 @@ use crate::{
     store::{
         Keyring, Store, StoreError,
         evidence::{self as rows, NewEvidence},
+        vault::PendingBlob,
     },
     trail::DomainEvent,
 };
@@ -145,26 +146,32 @@ pub fn ingest(
     let evidence_id = new_id()?;
     let mut blobs = BlobCleanup { store: cx.store, ids: Vec::new() };
     let original_blob = blob_id(&evidence_id);
-    let sealed = seal_original(cx.store, &original_blob, req, cx.policy.chunk_size, cancel, progress)?;
-    blobs.ids.push(original_blob.clone());
+    let (sealed, pending) =
+        seal_original(cx.store, &original_blob, req, cx.policy.chunk_size, cancel, progress)?;
     if preview::is_platform_preview(req.derivation.as_deref()) {
         preview::check_preview(sealed.media)?;
     }
-
     cancel.check()?;
-    let (exif, preview) = read_back(cx.store, &original_blob, sealed.media, sealed.size)?;
+
+    // Step 2 and 3 at once: the blob's fsync, rename and directory fsync are latency, not work, so
+    // EXIF and the preview are read back from the sealed bytes (the pending file, through a handle
+    // that survives the rename) meanwhile. Nothing below uses the blob before its commit returned.
+    let reader = pending.reader()?;
+    let (committed, back) = std::thread::scope(|scope| {
+        let committing = scope.spawn(move || pending.commit());
+        let back = read_back(cx.store, reader, sealed.media, sealed.size);
+        (committing.join(), back)
+    });
+    committed
+        .map_err(|_| EvidenceError::invalid("ingest", "the vault commit stopped"))?
+        .map_err(vault_storage)?;
+    blobs.ids.push(original_blob.clone());
+    let (exif, preview) = back?;
     let preview_flag = preview.flag();
+    // The thumbnail is sealed in the evidence row (store::evidence), not in a vault file of its own:
+    // it commits with the row, and a capture needs one durable file, not two.
     let thumbnail = preview.made().map(|(bytes, _)| bytes);
     let thumbnail_sha256 = thumbnail.as_ref().map(|t| hex(digest::digest(&digest::SHA256, t).as_ref()));
-    let thumbnail_blob_id = match thumbnail {
-        Some(bytes) => {
-            let id = format!("{original_blob}{THUMBNAIL_SUFFIX}");
-            seal_bytes(cx.store, &id, &bytes)?;
-            blobs.ids.push(id.clone());
-            Some(id)
-        }
-        None => None,
-    };
 
     let mut manifest = build_manifest(
         req,
@@ -189,7 +196,7 @@ pub fn ingest(
         if let Some(existing) = same_capture(tx, keys, req, &manifest.sha256)? {
             return Ok(Some(existing));
         }
-        rows::insert(
+        rows::insert_with_thumbnail(
             tx,
             keys,
             &NewEvidence {
@@ -203,9 +210,10 @@ pub fn ingest(
                 size: sealed.size,
                 sha256: &manifest.sha256,
                 blob_id: &original_blob,
-                thumbnail_blob_id: thumbnail_blob_id.as_deref(),
+                thumbnail_blob_id: None,
                 envelope: &envelope,
             },
+            thumbnail.as_deref(),
         )?;
         crate::store::trail::append(tx, keys, &sealed_event(&manifest))?;
         cx.guard.on_sealed(tx, keys, &manifest)?;
@@ -218,7 +226,8 @@ pub fn ingest(
         // Same capture already sealed: drop this attempt's blobs, return the stored item.
         Some(existing) => {
             let manifest = existing_manifest(cx.store, &existing)?;
-            let has_thumbnail = cx.store.read(|c, k| rows::get(c, k, &existing))?.thumbnail_blob_id.is_some();
+            let row = cx.store.read(|c, k| rows::get(c, k, &existing))?;
+            let has_thumbnail = row.thumbnail_blob_id.is_some() || row.thumbnail_sealed;
             IngestOutcome {
                 evidence_id: existing,
                 manifest,
@@ -232,7 +241,7 @@ pub fn ingest(
             IngestOutcome {
                 evidence_id,
                 manifest,
-                has_thumbnail: thumbnail_blob_id.is_some(),
+                has_thumbnail: thumbnail.is_some(),
                 already_sealed: false,
                 source_removed: false,
             }
@@ -275,7 +284,8 @@ struct SealedOriginal {
     structure: StructureReport,
 }
 
-/// Step 1 and 2: stream the source into the vault, hashing as it goes, and commit the blob.
+/// Step 1: stream the source into the vault, hashing as it goes. The blob is written in full but
+/// not yet committed (the caller commits it).
 fn seal_original(
     store: &Store,
     blob_id: &str,
@@ -283,7 +293,7 @@ fn seal_original(
     chunk_size: usize,
     cancel: &CancelToken,
     progress: &mut dyn FnMut(IngestProgress),
-) -> Result<SealedOriginal> {
+) -> Result<(SealedOriginal, PendingBlob)> {
     let path = &req.source_path;
     // Never a plain open: a FIFO put where the camera's file should be would block here forever,
     // and a device such as /dev/zero never ends. `open_regular` opens without blocking and
@@ -386,23 +396,23 @@ fn seal_original(
     let structure = structure.finish()?;
     let (pending, summary) = encryptor.finish().map_err(crypto_storage)?;
     debug_assert_eq!(summary.plaintext_len, done);
-    cancel.check()?;
-    pending.commit().map_err(vault_storage)?;
-    Ok(SealedOriginal { sha256, size: done, media, identity, structure })
+    Ok((SealedOriginal { sha256, size: done, media, identity, structure }, pending))
 }
 
-/// Step 3: EXIF and the preview from the sealed plaintext.
+/// Step 3: EXIF and the preview from the sealed plaintext, read through `sealed` (the blob's file).
 fn read_back(
     store: &Store,
-    blob_id: &str,
+    sealed: File,
     media: MediaType,
     size: u64,
 ) -> Result<(Option<ExifData>, Preview)> {
     if !media.may_have_exif() {
         return Ok((None, Preview::Unavailable));
     }
+    // Each reader starts at the file's beginning: the clones share one offset.
     let open = || -> Result<StreamDecryptor<File>> {
-        let file = store.vault().open_blob(blob_id)?;
+        let mut file = sealed.try_clone().map_err(|e| EvidenceError::storage("vault", e))?;
+        file.seek(SeekFrom::Start(0)).map_err(|e| EvidenceError::storage("vault", e))?;
         Ok(StreamDecryptor::open(&store.keys().stream, file)?)
     };
     let exif = read_exif_from(open()?, media).map_err(io_to_error)?;
@@ -411,16 +421,6 @@ fn read_back(
     let full = || open().ok().map(|d| (BufReader::with_capacity(64 * 1024, d), size));
     let preview = make_thumbnail_from(embedded, full, media, orientation);
     Ok((exif, preview))
-}
-
-/// Seals a small derived file (a thumbnail) as its own blob.
-fn seal_bytes(store: &Store, blob_id: &str, bytes: &[u8]) -> Result<()> {
-    let pending = store.vault().begin(blob_id)?;
-    let mut encryptor = StreamEncryptor::new(&store.keys().stream, pending)?;
-    io::Write::write_all(&mut encryptor, bytes).map_err(|e| EvidenceError::storage("vault", e))?;
-    let (pending, _) = encryptor.finish().map_err(crypto_storage)?;
-    pending.commit().map_err(vault_storage)?;
-    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -5,7 +5,8 @@
 //! supported format version and says only what its version can; the manifest names this row
 //! (id, inspection, links, kind, media type, size) and the key that signed it; the vault blob
 //! decrypts segment by segment (stream AEAD) to bytes whose length and SHA-256 are the manifest's;
-//! and the thumbnail, if any, decrypts to the bytes whose hash the manifest names. The AEAD alone
+//! and the thumbnail, if any (sealed in the row, or in its own blob for older items), opens to the
+//! bytes whose hash the manifest names. The AEAD alone
 //! would not catch a blob swapped for another item's (both decrypt under the vault key); the
 //! signed hash does.
 
@@ -16,7 +17,11 @@ use ring::digest;
 use super::{EvidenceError, EvidenceManifest, ingest::manifest_of};
 use crate::{
     Result,
-    crypto::{column::hex, stream::StreamDecryptor},
+    crypto::{
+        column::hex,
+        padding::{self, BLOB_FLOOR},
+        stream::StreamDecryptor,
+    },
     store::{Store, evidence as rows},
 };
 
@@ -44,8 +49,9 @@ pub fn verify_item(store: &Store, evidence_id: &str, public_key: &[u8]) -> Resul
         && manifest.parent.as_ref().map(|p| &p.evidence_id) == row.parent_id.as_ref()
         && manifest.kind == row.kind
         && manifest.media_type.mime() == row.media_type
-        && manifest.size == row.size
-        && manifest.thumbnail_sha256.is_some() == row.thumbnail_blob_id.is_some();
+        // Rows since migration 10 hold the size class; older rows the exact length.
+        && (row.size_class == padding::size_class(manifest.size, BLOB_FLOOR) || row.size_class == manifest.size)
+        && manifest.thumbnail_sha256.is_some() == (row.thumbnail_blob_id.is_some() || row.thumbnail_sealed);
     if !bound {
         return Err(EvidenceError::verification("manifest binding").into());
     }
@@ -54,8 +60,16 @@ pub fn verify_item(store: &Store, evidence_id: &str, public_key: &[u8]) -> Resul
     if len != manifest.size || sha256 != manifest.sha256 {
         return Err(EvidenceError::verification("content hash").into());
     }
-    if let (Some(blob), Some(expected)) = (&row.thumbnail_blob_id, &manifest.thumbnail_sha256) {
-        let (_, sha256) = hash_blob(store, blob)?;
+    if let Some(expected) = &manifest.thumbnail_sha256 {
+        let sha256 = match &row.thumbnail_blob_id {
+            Some(blob) => hash_blob(store, blob)?.1,
+            None => {
+                let bytes = store
+                    .read(|conn, keys| rows::thumbnail(conn, keys, &row.id))?
+                    .ok_or_else(|| EvidenceError::verification("thumbnail"))?;
+                hex(digest::digest(&digest::SHA256, &bytes).as_ref())
+            }
+        };
         if &sha256 != expected {
             return Err(EvidenceError::verification("thumbnail hash").into());
         }

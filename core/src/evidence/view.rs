@@ -89,7 +89,8 @@ fn list_item(store: &Store, row: &StoredEvidence, manifest: &EvidenceManifest) -
         parent_id: row.parent_id.clone(),
         kind: row.kind,
         media_type,
-        size: row.size,
+        // The exact size from the signed manifest: the row holds only its size class.
+        size: manifest.size,
         captured_at: manifest.captured.wall_clock.to_rfc3339(),
         flags: manifest.flags.clone(),
         supports_presence: manifest.supports_presence,
@@ -148,17 +149,39 @@ fn thumbnail_file(
     row: &StoredEvidence,
     manifest: &EvidenceManifest,
 ) -> Result<Option<PathBuf>> {
-    let (Some(blob), Some(sha)) = (&row.thumbnail_blob_id, &manifest.thumbnail_sha256) else {
+    let Some(sha) = &manifest.thumbnail_sha256 else { return Ok(None) };
+    if row.thumbnail_blob_id.is_none() && !row.thumbnail_sealed {
         return Ok(None);
-    };
+    }
     let path = view_dir(store).join(format!("thumb_{}.jpg", row.id));
     if let Ok(existing) = fs::read(&path)
         && &hex(ring::digest::digest(&ring::digest::SHA256, &existing).as_ref()) == sha
     {
         return Ok(Some(path));
     }
-    decrypt_checked(store, blob, &path, Existing::Replace, sha)?;
+    match &row.thumbnail_blob_id {
+        // Items sealed before migration 10 keep their thumbnail in its own vault blob.
+        Some(blob) => decrypt_checked(store, blob, &path, Existing::Replace, sha)?,
+        None => {
+            let bytes = store
+                .read(|conn, keys| rows::thumbnail(conn, keys, &row.id))?
+                .ok_or_else(|| EvidenceError::verification("thumbnail"))?;
+            if &hex(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref()) != sha {
+                return Err(EvidenceError::verification("thumbnail hash").into());
+            }
+            write_view_copy(store, &path, &bytes)?;
+        }
+    }
     Ok(Some(path))
+}
+
+/// Writes checked plaintext `bytes` as a viewing copy through the owner-only writer.
+fn write_view_copy(store: &Store, path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = view_dir(store);
+    fs::create_dir_all(&dir).map_err(|e| EvidenceError::storage(&dir, e))?;
+    let mut out = OwnerOnlyFile::create(path).map_err(|e| EvidenceError::storage(path, e))?;
+    std::io::Write::write_all(&mut out, bytes).map_err(|e| EvidenceError::storage(path, e))?;
+    out.commit(Existing::Replace).map_err(|e| EvidenceError::storage(path, e).into())
 }
 
 /// Deletes one viewing copy. Refuses paths outside `view/`, so a caller bug cannot delete evidence.

@@ -3,12 +3,19 @@
 //! One row per item, written once in the ingest transaction (with its trail event and outbox row)
 //! and never changed: the database refuses UPDATE and DELETE. The signed manifest envelope is sealed
 //! with the column key under the row id, so a manifest copied onto another row fails to open. The
-//! content hash is reachable only through a keyed lookup hash.
+//! content hash is reachable only through a keyed lookup hash. The thumbnail is sealed in the row
+//! too (since migration 10), padded, under its own context; the `size` column holds the original's
+//! size class, not its length (docs/decisions/0011-padded-sizes.md).
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{Keyring, StoreError};
-use crate::{Result, checklist::EvidenceKind, protocol::envelope::SignedEnvelope};
+use crate::{
+    Result,
+    checklist::EvidenceKind,
+    crypto::padding::{self, BLOB_FLOOR, THUMBNAIL_FLOOR},
+    protocol::envelope::SignedEnvelope,
+};
 
 /// What the ingest pipeline hands to the store.
 #[derive(Debug, Clone)]
@@ -20,10 +27,12 @@ pub struct NewEvidence<'a> {
     pub parent_id: Option<&'a str>,
     pub kind: EvidenceKind,
     pub media_type: &'a str,
+    /// The original's exact length; the row stores only its size class.
     pub size: u64,
     /// Lowercase hex SHA-256 of the original bytes; stored only as a keyed lookup hash.
     pub sha256: &'a str,
     pub blob_id: &'a str,
+    /// A thumbnail in its own vault blob: how items were stored before migration 10 (and tests).
     pub thumbnail_blob_id: Option<&'a str>,
     pub envelope: &'a SignedEnvelope,
 }
@@ -38,26 +47,52 @@ pub struct StoredEvidence {
     pub parent_id: Option<String>,
     pub kind: EvidenceKind,
     pub media_type: String,
-    pub size: u64,
+    /// The original's size class ([`padding::size_class`]); for rows written before migration 10,
+    /// its exact length. The exact length is the signed manifest's `size`.
+    pub size_class: u64,
     pub blob_id: String,
+    /// The thumbnail's vault blob, for items sealed before migration 10.
     pub thumbnail_blob_id: Option<String>,
+    /// Whether the thumbnail is sealed in the row (read it with [`thumbnail`]).
+    pub thumbnail_sealed: bool,
     pub envelope: SignedEnvelope,
     pub created_at: String,
 }
 
 const LOOKUP_DOMAIN: &str = "evidence.sha256";
 const COLUMNS: &str = "id, inspection_id, item_id, finding_id, parent_id, kind, media_type, size, blob_id, \
-                       thumbnail_blob_id, manifest_enc, created_at";
+                       thumbnail_blob_id, manifest_enc, created_at, thumbnail_enc IS NOT NULL";
 
 pub fn insert(tx: &Transaction<'_>, keys: &Keyring, item: &NewEvidence<'_>) -> Result<()> {
+    insert_with_thumbnail(tx, keys, item, None)
+}
+
+/// [`insert`], with the thumbnail JPEG sealed in the row: no vault file of its own, so it commits
+/// (or not) with the row, and a capture costs one fewer file fsync and directory fsync.
+pub fn insert_with_thumbnail(
+    tx: &Transaction<'_>,
+    keys: &Keyring,
+    item: &NewEvidence<'_>,
+    thumbnail: Option<&[u8]>,
+) -> Result<()> {
     let envelope = item.envelope.to_json_string()?;
     let sealed = keys.column.seal_str(&context(item.id), &envelope)?;
-    let size = i64::try_from(item.size)
+    let size = i64::try_from(padding::size_class(item.size, BLOB_FLOOR))
         .map_err(|_| StoreError::Corrupt { what: "evidence size".into(), reason: "beyond 2^63".into() })?;
+    let thumbnail = match thumbnail {
+        Some(bytes) => {
+            let padded = padding::pad_value(bytes, THUMBNAIL_FLOOR).ok_or_else(|| StoreError::Corrupt {
+                what: "evidence thumbnail".into(),
+                reason: "beyond 4 GiB".into(),
+            })?;
+            Some(keys.column.seal(&thumbnail_context(item.id), &padded)?)
+        }
+        None => None,
+    };
     tx.execute(
         "INSERT INTO evidence (id, inspection_id, item_id, finding_id, parent_id, kind, media_type, size, \
-         sha256_lookup, blob_id, thumbnail_blob_id, manifest_enc, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+         sha256_lookup, blob_id, thumbnail_blob_id, manifest_enc, created_at, thumbnail_enc) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             item.id,
             item.inspection_id,
@@ -72,6 +107,7 @@ pub fn insert(tx: &Transaction<'_>, keys: &Keyring, item: &NewEvidence<'_>) -> R
             item.thumbnail_blob_id,
             sealed,
             super::now_timestamp(),
+            thumbnail,
         ],
     )
     .map_err(StoreError::sql("save evidence"))?;
@@ -84,6 +120,23 @@ pub fn get(conn: &Connection, keys: &Keyring, id: &str) -> Result<StoredEvidence
         .map_err(StoreError::sql("read evidence"))?
         .ok_or_else(|| StoreError::NotFound { what: format!("evidence {id}") })?
         .open(keys)
+}
+
+/// The thumbnail JPEG sealed in row `id`, if it has one there (items sealed before migration 10
+/// keep theirs in the vault: [`StoredEvidence::thumbnail_blob_id`]).
+pub fn thumbnail(conn: &Connection, keys: &Keyring, id: &str) -> Result<Option<Vec<u8>>> {
+    let sealed: Option<Vec<u8>> = conn
+        .query_row("SELECT thumbnail_enc FROM evidence WHERE id = ?1", [id], |r| r.get(0))
+        .optional()
+        .map_err(StoreError::sql("read evidence thumbnail"))?
+        .ok_or_else(|| StoreError::NotFound { what: format!("evidence {id}") })?;
+    let Some(sealed) = sealed else { return Ok(None) };
+    let padded = keys.column.open(&thumbnail_context(id), &sealed)?;
+    let bytes = padding::unpad_value(&padded, THUMBNAIL_FLOOR).ok_or_else(|| StoreError::Corrupt {
+        what: format!("evidence {id} thumbnail"),
+        reason: "padding is not the canonical form".into(),
+    })?;
+    Ok(Some(bytes.to_vec()))
 }
 
 /// An inspection's items in the order they were sealed.
@@ -151,6 +204,7 @@ struct SealedRow {
     thumbnail_blob_id: Option<String>,
     manifest: Vec<u8>,
     created_at: String,
+    thumbnail_sealed: bool,
 }
 
 impl SealedRow {
@@ -160,7 +214,7 @@ impl SealedRow {
             reason: reason.into(),
         };
         let kind = kind_from_code(&self.kind).ok_or_else(|| corrupt("unknown kind"))?;
-        let size = u64::try_from(self.size).map_err(|_| corrupt("negative size"))?;
+        let size_class = u64::try_from(self.size).map_err(|_| corrupt("negative size"))?;
         let text = keys.column.open_string(&context(&self.id), &self.manifest)?;
         let envelope = SignedEnvelope::from_json_str(&text)?;
         Ok(StoredEvidence {
@@ -171,9 +225,10 @@ impl SealedRow {
             parent_id: self.parent_id,
             kind,
             media_type: self.media_type,
-            size,
+            size_class,
             blob_id: self.blob_id,
             thumbnail_blob_id: self.thumbnail_blob_id,
+            thumbnail_sealed: self.thumbnail_sealed,
             envelope,
             created_at: self.created_at,
         })
@@ -206,11 +261,16 @@ fn row_parts(r: &rusqlite::Row<'_>) -> rusqlite::Result<SealedRow> {
         thumbnail_blob_id: r.get(9)?,
         manifest: r.get(10)?,
         created_at: r.get(11)?,
+        thumbnail_sealed: r.get(12)?,
     })
 }
 
 fn context(id: &str) -> String {
     format!("evidence.manifest:{id}")
+}
+
+fn thumbnail_context(id: &str) -> String {
+    format!("evidence.thumbnail:{id}")
 }
 
 #[cfg(test)]

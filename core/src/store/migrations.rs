@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/0007_inspection_revision_binding.sql"),
     include_str!("sql/0008_vault_release.sql"),
     include_str!("sql/0009_trail_anchors.sql"),
+    include_str!("sql/0010_evidence_sealed_thumbnail.sql"),
 ];
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

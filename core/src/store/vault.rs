@@ -166,6 +166,12 @@ impl Vault {
 }
 
 impl PendingBlob {
+    /// A read handle on the bytes written so far, so a caller can read them back while
+    /// [`PendingBlob::commit`] runs (the handle stays valid across the rename).
+    pub fn reader(&self) -> Result<File, StoreError> {
+        File::open(&self.tmp_path).map_err(StoreError::vault_io(&self.tmp_path))
+    }
+
     /// Makes the blob durable and visible: fsync the file, rename it into place, fsync the directory.
     pub fn commit(mut self) -> Result<PathBuf, StoreError> {
         let file = self.file.take().ok_or_else(|| StoreError::Corrupt {
