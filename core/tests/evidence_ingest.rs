@@ -529,3 +529,36 @@ fn a_fifo_or_device_as_source_is_refused_without_blocking() {
     let err = env.ingest(&request(Path::new("/dev/zero"), EvidenceKind::Photo)).unwrap_err();
     assert_eq!(err.explain().code, "evidence.source_not_a_file", "{err:?}");
 }
+
+/// Issue 10 finding 5: a copied vault or database told the exact size of every capture. Two
+/// originals of different sizes in one size class now leave blobs of one length and the same size
+/// column; the exact size is only in the sealed, signed manifest.
+#[test]
+fn originals_in_one_size_class_leave_blobs_and_rows_of_equal_size() {
+    use fieldseal_core::{
+        crypto::{
+            padding::{BLOB_FLOOR, size_class},
+            stream::padded_encrypted_len,
+        },
+        store::evidence as rows,
+    };
+
+    let env = Env::new();
+    // 160 044 and 160 844 bytes share the class ending at 163 840; 164 844 is in the next one.
+    let (a, b, c) = (testmedia::wav(10.0), testmedia::wav(10.05), testmedia::wav(10.3));
+    assert_ne!(a.len(), b.len());
+    let mut stored = Vec::new();
+    for (name, bytes) in [("a.wav", &a), ("b.wav", &b), ("c.wav", &c)] {
+        let out = env.ingest(&request(&env.capture_file(name, bytes), EvidenceKind::Audio)).unwrap();
+        assert_eq!(out.manifest.size, bytes.len() as u64, "the manifest keeps the exact size");
+        verify_item(&env.store, &out.evidence_id, &env.public_key()).unwrap();
+        let row = env.store.read(|c, k| rows::get(c, k, &out.evidence_id)).unwrap();
+        let blob_len = fs::metadata(env.store.vault().blob_path(&row.blob_id).unwrap()).unwrap().len();
+        assert_eq!(blob_len, padded_encrypted_len(bytes.len() as u64), "{name}");
+        assert_eq!(row.size_class, size_class(bytes.len() as u64, BLOB_FLOOR), "{name}");
+        assert_ne!(row.size_class, bytes.len() as u64, "{name}: the row must not hold the exact size");
+        stored.push((blob_len, row.size_class));
+    }
+    assert_eq!(stored[0], stored[1], "two sizes in one class look the same on disk");
+    assert!(stored[2].0 > stored[0].0 && stored[2].1 > stored[0].1, "the next class is larger");
+}

@@ -37,8 +37,25 @@
 //! | a segment copied from another file | different per-file key and nonce prefix |
 //! | an empty plaintext | still one (empty) final segment, so "no segments" is malformed |
 //!
-//! Random access ([`StreamDecryptor::read_range`]) verifies only the segments it decrypts; a file
-//! truncated after the range still reads. [`StreamDecryptor::verify_all`] checks the whole file,
+//! # v2: padded to a size class
+//!
+//! A v1 file's length gives away its plaintext's exact length. v2 (magic `FSV2`, version 0x02,
+//! per-file key info "fieldseal vault stream v2", otherwise the same header and segments) seals a
+//! padded plaintext instead:
+//!
+//! ```text
+//! sealed plaintext = data ‖ zero bytes ‖ len(data) as u64 BE (8)
+//! its length       = padding::size_class(len(data) + 8, padding::BLOB_FLOOR)   (Padmé, ≥ 64 KiB)
+//! ```
+//!
+//! so every data length in one size class gives a file of the same length. The true length is
+//! inside the authenticated plaintext; a reader takes it from the final 8 bytes at open and refuses
+//! a file whose padded length is not exactly the class of that length, or (on a full read) whose
+//! padding is not zero: one plaintext has one v2 form. Readers present only `data`.
+//! docs/decisions/0011-padded-sizes.md says why.
+//!
+//! Random access ([`StreamDecryptor::read_range`]) verifies only the segments it decrypts (for v2
+//! also the one or two holding the length); a file truncated after the range still reads. [`StreamDecryptor::verify_all`] checks the whole file,
 //! and is what ingest and upload rely on before trusting a blob.
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -48,11 +65,16 @@ use ring::{
     rand::{SecureRandom, SystemRandom},
 };
 
-use super::{CryptoError, SubKey};
+use super::{CryptoError, SubKey, padding};
 
 /// The file magic; the trailing `1` is the format generation, mirrored by [`VERSION`].
 pub const MAGIC: &[u8; 4] = b"FSV1";
 pub const VERSION: u8 = 1;
+/// The padded format (v2): magic and version.
+pub const MAGIC_V2: &[u8; 4] = b"FSV2";
+pub const VERSION_V2: u8 = 2;
+/// The true length at the end of a v2 sealed plaintext.
+const TRAILER_LEN: u64 = 8;
 /// Plaintext bytes per segment for every file this code writes.
 pub const DEFAULT_SEGMENT_SIZE: u32 = 64 * 1024;
 /// Readers refuse segment sizes outside this range, which bounds the memory a hostile header can
@@ -64,6 +86,7 @@ pub const NONCE_PREFIX_LEN: usize = 7;
 pub const HEADER_LEN: usize = MAGIC.len() + 1 + 4 + SALT_LEN + NONCE_PREFIX_LEN;
 pub const TAG_LEN: usize = 16;
 const KDF_INFO: &[u8] = b"fieldseal vault stream v1";
+const KDF_INFO_V2: &[u8] = b"fieldseal vault stream v2";
 /// The counter is 32 bits: 2^32 segments of 64 KiB is 256 TiB, far beyond any evidence file.
 const MAX_SEGMENTS: u64 = 1 << 32;
 
@@ -82,7 +105,18 @@ pub fn encrypted_len(plaintext_len: u64) -> u64 {
     HEADER_LEN as u64 + plaintext_len + segments * TAG_LEN as u64
 }
 
+/// The length of the sealed plaintext of a v2 file holding `data_len` bytes: padding included.
+pub fn padded_plaintext_len(data_len: u64) -> u64 {
+    padding::size_class(data_len.saturating_add(TRAILER_LEN), padding::BLOB_FLOOR)
+}
+
+/// The on-disk size of a v2 (padded) file holding `data_len` bytes, with [`DEFAULT_SEGMENT_SIZE`].
+pub fn padded_encrypted_len(data_len: u64) -> u64 {
+    encrypted_len(padded_plaintext_len(data_len))
+}
+
 struct Header {
+    version: u8,
     segment_size: u32,
     salt: [u8; SALT_LEN],
     nonce_prefix: [u8; NONCE_PREFIX_LEN],
@@ -91,8 +125,8 @@ struct Header {
 impl Header {
     fn encode(&self) -> [u8; HEADER_LEN] {
         let mut out = [0u8; HEADER_LEN];
-        out[..4].copy_from_slice(MAGIC);
-        out[4] = VERSION;
+        out[..4].copy_from_slice(if self.version == VERSION_V2 { MAGIC_V2 } else { MAGIC });
+        out[4] = self.version;
         out[5..9].copy_from_slice(&self.segment_size.to_be_bytes());
         out[9..9 + SALT_LEN].copy_from_slice(&self.salt);
         out[9 + SALT_LEN..].copy_from_slice(&self.nonce_prefix);
@@ -100,10 +134,12 @@ impl Header {
     }
 
     fn decode(bytes: &[u8; HEADER_LEN]) -> Result<Self, CryptoError> {
-        if &bytes[..4] != MAGIC {
-            return Err(CryptoError::malformed("vault file", "not a fieldseal vault file"));
-        }
-        if bytes[4] != VERSION {
+        let version = match &bytes[..4] {
+            m if m == MAGIC => VERSION,
+            m if m == MAGIC_V2 => VERSION_V2,
+            _ => return Err(CryptoError::malformed("vault file", "not a fieldseal vault file")),
+        };
+        if bytes[4] != version {
             return Err(CryptoError::malformed("vault file", format!("unsupported version {}", bytes[4])));
         }
         let mut size = [0u8; 4];
@@ -116,7 +152,7 @@ impl Header {
         salt.copy_from_slice(&bytes[9..9 + SALT_LEN]);
         let mut nonce_prefix = [0u8; NONCE_PREFIX_LEN];
         nonce_prefix.copy_from_slice(&bytes[9 + SALT_LEN..]);
-        Ok(Self { segment_size, salt, nonce_prefix })
+        Ok(Self { version, segment_size, salt, nonce_prefix })
     }
 }
 
@@ -129,7 +165,8 @@ struct SegmentCipher {
 
 impl SegmentCipher {
     fn new(stream_key: &SubKey, header: &Header) -> Self {
-        let file_key = stream_key.derive(&header.salt, KDF_INFO);
+        let info = if header.version == VERSION_V2 { KDF_INFO_V2 } else { KDF_INFO };
+        let file_key = stream_key.derive(&header.salt, info);
         // AES-256 accepts exactly 32 bytes, which is what `derive` always produces.
         let unbound = UnboundKey::new(&AES_256_GCM, file_key.expose()).expect("32-byte AES key");
         Self { key: LessSafeKey::new(unbound), nonce_prefix: header.nonce_prefix, aad: header.encode() }
@@ -193,6 +230,8 @@ pub struct StreamEncryptor<W: Write> {
     ciphertext_len: u64,
     /// Set when a write failed part-way; the output is then unusable and further calls fail.
     failed: bool,
+    /// v2: pad to the size class and end with the true length at `finish`.
+    padded: bool,
 }
 
 impl<W: Write> std::fmt::Debug for StreamEncryptor<W> {
@@ -214,7 +253,26 @@ impl<W: Write> StreamEncryptor<W> {
         let mut nonce_prefix = [0u8; NONCE_PREFIX_LEN];
         rng.fill(&mut salt).map_err(|_| CryptoError::Random)?;
         rng.fill(&mut nonce_prefix).map_err(|_| CryptoError::Random)?;
-        Self::with_header(stream_key, out, Header { segment_size: DEFAULT_SEGMENT_SIZE, salt, nonce_prefix })
+        Self::with_header(
+            stream_key,
+            out,
+            Header { version: VERSION, segment_size: DEFAULT_SEGMENT_SIZE, salt, nonce_prefix },
+        )
+    }
+
+    /// Like [`StreamEncryptor::new`], in format v2: the file is padded to the size class of what
+    /// is written, so its length does not tell the plaintext's (module documentation).
+    pub fn new_padded(stream_key: &SubKey, out: W) -> Result<Self, CryptoError> {
+        let rng = SystemRandom::new();
+        let mut salt = [0u8; SALT_LEN];
+        let mut nonce_prefix = [0u8; NONCE_PREFIX_LEN];
+        rng.fill(&mut salt).map_err(|_| CryptoError::Random)?;
+        rng.fill(&mut nonce_prefix).map_err(|_| CryptoError::Random)?;
+        Self::with_header(
+            stream_key,
+            out,
+            Header { version: VERSION_V2, segment_size: DEFAULT_SEGMENT_SIZE, salt, nonce_prefix },
+        )
     }
 
     /// Fixed salt, nonce prefix and segment size, for pinned test vectors and small-segment
@@ -227,7 +285,19 @@ impl<W: Write> StreamEncryptor<W> {
         salt: [u8; SALT_LEN],
         nonce_prefix: [u8; NONCE_PREFIX_LEN],
     ) -> Result<Self, CryptoError> {
-        Self::with_header(stream_key, out, Header { segment_size, salt, nonce_prefix })
+        Self::with_header(stream_key, out, Header { version: VERSION, segment_size, salt, nonce_prefix })
+    }
+
+    /// [`StreamEncryptor::with_parameters_for_tests`] in format v2 (padded).
+    #[cfg(test)]
+    pub(crate) fn padded_with_parameters_for_tests(
+        stream_key: &SubKey,
+        out: W,
+        segment_size: u32,
+        salt: [u8; SALT_LEN],
+        nonce_prefix: [u8; NONCE_PREFIX_LEN],
+    ) -> Result<Self, CryptoError> {
+        Self::with_header(stream_key, out, Header { version: VERSION_V2, segment_size, salt, nonce_prefix })
     }
 
     fn with_header(stream_key: &SubKey, mut out: W, header: Header) -> Result<Self, CryptoError> {
@@ -243,7 +313,23 @@ impl<W: Write> StreamEncryptor<W> {
             plaintext_len: 0,
             ciphertext_len: HEADER_LEN as u64,
             failed: false,
+            padded: header.version == VERSION_V2,
         })
+    }
+
+    /// Buffers `data`, emitting each full segment once more data follows it.
+    fn push(&mut self, data: &[u8]) -> Result<(), CryptoError> {
+        let mut rest = data;
+        while !rest.is_empty() {
+            // Emit a full segment only now that we know it is not the last one.
+            if self.buf.len() == self.segment_size {
+                self.emit_segment(false)?;
+            }
+            let take = (self.segment_size - self.buf.len()).min(rest.len());
+            self.buf.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+        }
+        Ok(())
     }
 
     /// Seals the buffered plaintext as the next segment and writes it out.
@@ -265,6 +351,18 @@ impl<W: Write> StreamEncryptor<W> {
         if self.failed {
             return Err(io_error(io::Error::other("an earlier write to this vault file failed")));
         }
+        if self.padded {
+            // Zero padding up to the size class, then the true length (module documentation).
+            let total = padded_plaintext_len(self.plaintext_len);
+            let mut zeros = total - self.plaintext_len - TRAILER_LEN;
+            let block = [0u8; 4096];
+            while zeros > 0 {
+                let n = zeros.min(block.len() as u64) as usize;
+                self.push(&block[..n])?;
+                zeros -= n as u64;
+            }
+            self.push(&self.plaintext_len.to_be_bytes())?;
+        }
         // A full buffer is only emitted once more data arrives, so the buffer is empty here only
         // when the whole file is empty — and then this writes the single empty final segment.
         self.emit_segment(true)?;
@@ -283,16 +381,7 @@ impl<W: Write> Write for StreamEncryptor<W> {
         if self.failed {
             return Err(io::Error::other("an earlier write to this vault file failed"));
         }
-        let mut rest = data;
-        while !rest.is_empty() {
-            // Emit a full segment only now that we know it is not the last one.
-            if self.buf.len() == self.segment_size {
-                self.emit_segment(false).map_err(into_io)?;
-            }
-            let take = (self.segment_size - self.buf.len()).min(rest.len());
-            self.buf.extend_from_slice(&rest[..take]);
-            rest = &rest[take..];
-        }
+        self.push(data).map_err(into_io)?;
         self.plaintext_len += data.len() as u64;
         Ok(data.len())
     }
@@ -315,7 +404,10 @@ pub struct StreamDecryptor<R: Read + Seek> {
     segment_size: u64,
     segments: u64,
     last_segment_len: usize,
+    /// The data's length: for v2, without the padding and its length trailer.
     plaintext_len: u64,
+    /// Everything sealed: for v2 the padding and trailer too; for v1 the same as `plaintext_len`.
+    sealed_len: u64,
     /// Ciphertext in, plaintext out (in place); `cached` names the segment whose plaintext it holds.
     buf: Vec<u8>,
     cached: Option<(u64, usize)>,
@@ -365,7 +457,8 @@ impl<R: Read + Seek> StreamDecryptor<R> {
         if segments > MAX_SEGMENTS {
             return Err(CryptoError::malformed("vault file", "more segments than the counter allows"));
         }
-        Ok(Self {
+        let sealed_len = body - segments * TAG_LEN as u64;
+        let mut decryptor = Self {
             inner: r,
             base,
             inner_pos: base + HEADER_LEN as u64,
@@ -374,11 +467,32 @@ impl<R: Read + Seek> StreamDecryptor<R> {
             segments,
             // At most one sealed segment, which MAX_SEGMENT_SIZE keeps small.
             last_segment_len: last_segment_len as usize,
-            plaintext_len: body - segments * TAG_LEN as u64,
+            plaintext_len: sealed_len,
+            sealed_len,
             buf: vec![0u8; sealed_segment as usize],
             cached: None,
             pos: 0,
-        })
+        };
+        if header.version == VERSION_V2 {
+            decryptor.plaintext_len = decryptor.padded_data_len()?;
+        }
+        Ok(decryptor)
+    }
+
+    /// v2: the true length from the final 8 sealed bytes, checked against the padding it implies.
+    fn padded_data_len(&mut self) -> Result<u64, CryptoError> {
+        let malformed = |reason: &str| CryptoError::malformed("vault file", reason.to_owned());
+        if self.sealed_len < TRAILER_LEN {
+            return Err(malformed("padded file shorter than its length trailer"));
+        }
+        let trailer =
+            self.range_within(self.sealed_len - TRAILER_LEN, TRAILER_LEN as usize, self.sealed_len)?;
+        let trailer: [u8; 8] = trailer.try_into().map_err(|_| malformed("length trailer cut short"))?;
+        let data_len = u64::from_be_bytes(trailer);
+        if data_len > self.sealed_len - TRAILER_LEN || padded_plaintext_len(data_len) != self.sealed_len {
+            return Err(malformed("padding is not the size class of the sealed length"));
+        }
+        Ok(data_len)
     }
 
     pub fn plaintext_len(&self) -> u64 {
@@ -422,7 +536,12 @@ impl<R: Read + Seek> StreamDecryptor<R> {
     /// Up to `len` plaintext bytes from `offset`, decrypting only the segments that cover them.
     /// Like `pread`, the result is shorter only where the range runs past the end of the file.
     pub fn read_range(&mut self, offset: u64, len: usize) -> Result<Vec<u8>, CryptoError> {
-        let end = offset.saturating_add(len as u64).min(self.plaintext_len);
+        self.range_within(offset, len, self.plaintext_len)
+    }
+
+    /// [`StreamDecryptor::read_range`] bounded by `limit` sealed bytes instead of the data's end.
+    fn range_within(&mut self, offset: u64, len: usize, limit: u64) -> Result<Vec<u8>, CryptoError> {
+        let end = offset.saturating_add(len as u64).min(limit);
         if offset >= end {
             return Ok(Vec::new());
         }
@@ -441,10 +560,19 @@ impl<R: Read + Seek> StreamDecryptor<R> {
     /// carries the last flag, and that nothing follows it. Returns the plaintext length.
     pub fn decrypt_to<W: Write>(&mut self, mut out: W) -> Result<u64, CryptoError> {
         let mut written = 0u64;
+        let (data_len, padding_end) = (self.plaintext_len, self.sealed_len.saturating_sub(TRAILER_LEN));
+        let padded = data_len != self.sealed_len;
         for index in 0..self.segments {
+            let start = index * self.segment_size;
             let plain = self.segment(index)?;
-            out.write_all(plain).map_err(io_error)?;
-            written += plain.len() as u64;
+            // Only the data is handed out; v2 padding must be zeros (one plaintext, one form).
+            let keep = (data_len.saturating_sub(start) as usize).min(plain.len());
+            let zeros_end = (padding_end.saturating_sub(start) as usize).min(plain.len());
+            if padded && zeros_end > keep && plain[keep..zeros_end].iter().any(|&b| b != 0) {
+                return Err(CryptoError::malformed("vault file", "padding is not zero"));
+            }
+            out.write_all(&plain[..keep]).map_err(io_error)?;
+            written += keep as u64;
         }
         // The layout came from the length measured at `open`; refuse bytes appended since.
         let mut probe = [0u8; 1];
@@ -477,8 +605,9 @@ impl<R: Read + Seek> Read for StreamDecryptor<R> {
         }
         let index = self.pos / self.segment_size;
         let within = (self.pos % self.segment_size) as usize;
+        let left = self.plaintext_len - self.pos;
         let plain = self.segment(index).map_err(into_io)?;
-        let n = out.len().min(plain.len() - within);
+        let n = (out.len().min(plain.len() - within) as u64).min(left) as usize;
         out[..n].copy_from_slice(&plain[within..within + n]);
         self.pos += n as u64;
         Ok(n)
@@ -868,6 +997,189 @@ mod tests {
                 hex(&prefix),
                 hex(&plain),
                 hex(&sealed)
+            );
+        }
+    }
+    // ---- v2: padded to a size class ----
+
+    fn seal_padded(key: &SubKey, plain: &[u8]) -> Vec<u8> {
+        let mut enc = StreamEncryptor::new_padded(key, Vec::new()).unwrap();
+        enc.write_all(plain).unwrap();
+        let (out, summary) = enc.finish().unwrap();
+        assert_eq!(summary.plaintext_len, plain.len() as u64);
+        assert_eq!(summary.ciphertext_len, out.len() as u64);
+        out
+    }
+
+    #[test]
+    fn padded_files_round_trip_and_show_only_the_data() {
+        let seg = DEFAULT_SEGMENT_SIZE as usize;
+        let k = key(30);
+        for len in [0, 1, seg - 9, seg - 8, seg, 3 * seg + 17, 2_261_836] {
+            let plain = plaintext(len);
+            let sealed = seal_padded(&k, &plain);
+            assert_eq!(sealed.len() as u64, padded_encrypted_len(len as u64), "len {len}");
+            assert_eq!(open_all(&k, &sealed).unwrap(), plain, "len {len}");
+            let mut dec = StreamDecryptor::open(&k, Cursor::new(&sealed)).unwrap();
+            assert_eq!(dec.plaintext_len(), len as u64);
+            assert_eq!(
+                dec.read_range(len.saturating_sub(5) as u64, 100).unwrap(),
+                plain[len.saturating_sub(5)..]
+            );
+            let mut read = Vec::new();
+            dec.seek(SeekFrom::Start(0)).unwrap();
+            dec.read_to_end(&mut read).unwrap();
+            assert_eq!(read, plain, "Read stops at the data's end, len {len}");
+        }
+    }
+
+    #[test]
+    fn lengths_in_one_size_class_give_files_of_one_length() {
+        let k = key(31);
+        // 2 261 836 and 2 280 000 bytes are both in the class ending at 35 × 64 KiB (a 12 MP photo).
+        let (a, b) = (seal_padded(&k, &plaintext(2_261_836)), seal_padded(&k, &plaintext(2_280_000)));
+        assert_eq!(a.len(), b.len());
+        // One byte past the class boundary is the next class.
+        let c = seal_padded(&k, &plaintext(35 * 65_536 - 8 + 1));
+        assert!(c.len() > a.len());
+        // Small files all take the floor.
+        assert_eq!(seal_padded(&k, b"x").len(), seal_padded(&k, &plaintext(60_000)).len());
+    }
+
+    #[test]
+    fn padded_files_detect_tampering_truncation_and_a_lying_length() {
+        let k = key(32);
+        let sealed = seal_padded(&k, &plaintext(70_000));
+        for i in (0..sealed.len()).step_by(509).chain(sealed.len() - 24..sealed.len()) {
+            let mut bad = sealed.clone();
+            bad[i] ^= 0x01;
+            assert!(open_all(&k, &bad).is_err(), "flip at {i}");
+        }
+        assert!(open_all(&k, &sealed[..sealed.len() - 1]).is_err(), "truncated");
+        let seg = SEALED_SEGMENT_DEFAULT;
+        assert!(open_all(&k, &sealed[..HEADER_LEN + seg]).is_err(), "cut at a segment boundary");
+        // A v2 header over a plaintext that is not the canonical form: authentic, but refused.
+        let forged = |plain: &[u8]| {
+            let mut enc = StreamEncryptor::padded_with_parameters_for_tests(
+                &k,
+                Vec::new(),
+                DEFAULT_SEGMENT_SIZE,
+                [3; SALT_LEN],
+                [4; NONCE_PREFIX_LEN],
+            )
+            .unwrap();
+            enc.padded = false;
+            enc.write_all(plain).unwrap();
+            enc.finish().unwrap().0
+        };
+        let class = padded_plaintext_len(100) as usize;
+        let mut lying = vec![0u8; class];
+        lying[class - 8..].copy_from_slice(&(class as u64 - 7).to_be_bytes());
+        assert!(StreamDecryptor::open(&k, Cursor::new(forged(&lying))).is_err(), "length past the data");
+        let mut wrong_class = vec![0u8; class];
+        wrong_class[class - 8..].copy_from_slice(&(class as u64).to_be_bytes());
+        assert!(
+            StreamDecryptor::open(&k, Cursor::new(forged(&wrong_class))).is_err(),
+            "class of another length"
+        );
+        let mut dirty = vec![0u8; class];
+        dirty[class - 8..].copy_from_slice(&100u64.to_be_bytes());
+        dirty[150] = 1;
+        let forged_dirty = forged(&dirty);
+        let mut dec = StreamDecryptor::open(&k, Cursor::new(&forged_dirty)).unwrap();
+        assert!(dec.verify_all().is_err(), "non-zero padding");
+        // The honest form of the same data opens.
+        dirty[150] = 0;
+        assert_eq!(open_all(&k, &forged(&dirty)).unwrap(), vec![0u8; 100]);
+    }
+
+    const SEALED_SEGMENT_DEFAULT: usize = DEFAULT_SEGMENT_SIZE as usize + TAG_LEN;
+
+    #[derive(Deserialize)]
+    struct PaddedVectorFile {
+        vectors: Vec<PaddedVector>,
+    }
+
+    #[derive(Deserialize)]
+    struct PaddedVector {
+        name: String,
+        stream_key: String,
+        segment_size: u32,
+        salt: String,
+        nonce_prefix: String,
+        plaintext: String,
+        ciphertext_len: usize,
+        ciphertext_sha256: String,
+        header: String,
+    }
+
+    fn padded_vector_file(v: &PaddedVector) -> Vec<u8> {
+        let mut enc = StreamEncryptor::padded_with_parameters_for_tests(
+            &SubKey::from_bytes(unhex(&v.stream_key).try_into().unwrap()),
+            Vec::new(),
+            v.segment_size,
+            unhex(&v.salt).try_into().unwrap(),
+            unhex(&v.nonce_prefix).try_into().unwrap(),
+        )
+        .unwrap();
+        enc.write_all(&unhex(&v.plaintext)).unwrap();
+        enc.finish().unwrap().0
+    }
+
+    /// The padded files are 64 KiB and more, so the vector pins their length, SHA-256 and header.
+    #[test]
+    fn stream_v2_matches_its_pinned_vectors() {
+        let file: PaddedVectorFile =
+            serde_json::from_str(include_str!("../../tests/vectors/stream_v2.json")).unwrap();
+        assert!(!file.vectors.is_empty());
+        for v in file.vectors {
+            let sealed = padded_vector_file(&v);
+            assert_eq!(sealed.len(), v.ciphertext_len, "vector {}: the format is v2, add v3", v.name);
+            assert_eq!(hex(&sealed[..HEADER_LEN]), v.header, "vector {}", v.name);
+            let sha = hex(ring::digest::digest(&ring::digest::SHA256, &sealed).as_ref());
+            assert_eq!(sha, v.ciphertext_sha256, "vector {}: the format is v2, add v3", v.name);
+            let k = SubKey::from_bytes(unhex(&v.stream_key).try_into().unwrap());
+            assert_eq!(open_all(&k, &sealed).unwrap(), unhex(&v.plaintext), "vector {}", v.name);
+        }
+    }
+
+    #[test]
+    #[ignore = "prints new vectors; run by hand for a new format version only"]
+    fn print_stream_v2_vectors() {
+        let cases: [(&str, u32, usize); 2] = [
+            ("small segments, padded to the floor", SMALL, 80),
+            ("empty, default size", DEFAULT_SEGMENT_SIZE, 0),
+        ];
+        for (name, segment_size, len) in cases {
+            let key_bytes: [u8; 32] = std::array::from_fn(|i| i as u8);
+            let salt: [u8; SALT_LEN] = std::array::from_fn(|i| 0xa0 ^ i as u8);
+            let prefix: [u8; NONCE_PREFIX_LEN] = std::array::from_fn(|i| 0x50 + i as u8);
+            let plain: Vec<u8> = "现场检查笔录 on-site record; evidence sealed at capture. "
+                .bytes()
+                .cycle()
+                .take(len)
+                .collect();
+            let v = PaddedVector {
+                name: name.into(),
+                stream_key: hex(&key_bytes),
+                segment_size,
+                salt: hex(&salt),
+                nonce_prefix: hex(&prefix),
+                plaintext: hex(&plain),
+                ciphertext_len: 0,
+                ciphertext_sha256: String::new(),
+                header: String::new(),
+            };
+            let sealed = padded_vector_file(&v);
+            println!(
+                "{{\"name\": \"{name}\", \"stream_key\": \"{}\", \"segment_size\": {segment_size}, \"salt\": \"{}\", \"nonce_prefix\": \"{}\", \"plaintext\": \"{}\", \"ciphertext_len\": {}, \"ciphertext_sha256\": \"{}\", \"header\": \"{}\"}}",
+                v.stream_key,
+                v.salt,
+                v.nonce_prefix,
+                v.plaintext,
+                sealed.len(),
+                hex(ring::digest::digest(&ring::digest::SHA256, &sealed).as_ref()),
+                hex(&sealed[..HEADER_LEN])
             );
         }
     }

@@ -324,7 +324,8 @@ fn seal_original(
     buf.truncate(first);
 
     let pending = store.vault().begin(blob_id)?;
-    let mut encryptor = StreamEncryptor::new(&store.keys().stream, pending)?;
+    // Padded (vault stream v2): the blob's length tells only the original's size class.
+    let mut encryptor = StreamEncryptor::new_padded(&store.keys().stream, pending)?;
     let structure = StructureCheck::for_media(media);
     let step = (total / 100).clamp(1, 4 << 20);
 
