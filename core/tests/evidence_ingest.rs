@@ -557,6 +557,21 @@ fn originals_in_one_size_class_leave_blobs_and_rows_of_equal_size() {
         assert_eq!(blob_len, padded_encrypted_len(bytes.len() as u64), "{name}");
         assert_eq!(row.size_class, size_class(bytes.len() as u64, BLOB_FLOOR), "{name}");
         assert_ne!(row.size_class, bytes.len() as u64, "{name}: the row must not hold the exact size");
+        // The exact size for progress bars is there only sealed.
+        let (plain, sealed): (i64, Vec<u8>) = env
+            .store
+            .read(|c, _| {
+                Ok(c.query_row(
+                    "SELECT size, size_enc FROM evidence WHERE id = ?1",
+                    [&out.evidence_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap())
+            })
+            .unwrap();
+        let exact =
+            env.store.read(|_, k| rows::exact_size(k, &out.evidence_id, plain, Some(&sealed))).unwrap();
+        assert_eq!(exact, bytes.len() as u64, "{name}");
         stored.push((blob_len, row.size_class));
     }
     assert_eq!(stored[0], stored[1], "two sizes in one class look the same on disk");

@@ -3,14 +3,15 @@
 //!
 //! Order of durability (DESIGN.md §4):
 //! 1. the original is read once in chunks: each chunk is SHA-256'd (requirement 4: hashed before any
-//!    processing), structure-checked (JPEG) and encrypted into a vault `PendingBlob`; memory holds
-//!    one chunk and one AEAD segment whatever the file size;
-//! 2. the blob is committed (fsync, rename, directory fsync);
-//! 3. EXIF and the thumbnail are read back from the *sealed* bytes, so the manifest describes
-//!    exactly what was hashed even if the source file changes afterwards; the thumbnail is sealed as
-//!    its own blob;
-//! 4. the manifest is built and signed by the device key;
-//! 5. the evidence row, its trail event and its outbox row commit in one transaction;
+//!    processing), structure-checked (JPEG) and encrypted into a vault `PendingBlob` (stream v2,
+//!    padded to its size class: docs/decisions/0011); memory holds one chunk and one AEAD segment
+//!    whatever the file size;
+//! 2. the blob is committed (fsync, rename, directory fsync) on a second thread while
+//! 3. EXIF and the thumbnail are read back from the *sealed* bytes (the pending file), so the
+//!    manifest describes exactly what was hashed even if the source file changes afterwards;
+//! 4. once the commit returned, the manifest is built and signed by the device key;
+//! 5. the evidence row (with the thumbnail sealed in it), its trail event and its outbox row commit
+//!    in one transaction;
 //! 6. only then is the plaintext source removed — and only if the path still names the file that
 //!    was read.
 //!

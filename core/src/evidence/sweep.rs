@@ -37,7 +37,6 @@ use crate::{
 /// sealed before migration 10; newer thumbnails are sealed in the row). The prefix lets the orphan
 /// sweep touch evidence blobs only.
 const BLOB_PREFIX: &str = "ev_";
-#[allow(dead_code)] // ingest no longer writes thumbnail blobs; older ones still carry the suffix
 pub(super) const THUMBNAIL_SUFFIX: &str = "_thumb";
 
 /// How long a blob without a row may be the half of a capture still committing (or one another

@@ -89,10 +89,11 @@ pub fn insert_with_thumbnail(
         }
         None => None,
     };
+    let exact_size = keys.column.seal(&size_context(item.id), &item.size.to_be_bytes())?;
     tx.execute(
         "INSERT INTO evidence (id, inspection_id, item_id, finding_id, parent_id, kind, media_type, size, \
-         sha256_lookup, blob_id, thumbnail_blob_id, manifest_enc, created_at, thumbnail_enc) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+         sha256_lookup, blob_id, thumbnail_blob_id, manifest_enc, created_at, thumbnail_enc, size_enc) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             item.id,
             item.inspection_id,
@@ -108,6 +109,7 @@ pub fn insert_with_thumbnail(
             sealed,
             super::now_timestamp(),
             thumbnail,
+            exact_size,
         ],
     )
     .map_err(StoreError::sql("save evidence"))?;
@@ -137,6 +139,22 @@ pub fn thumbnail(conn: &Connection, keys: &Keyring, id: &str) -> Result<Option<V
         reason: "padding is not the canonical form".into(),
     })?;
     Ok(Some(bytes.to_vec()))
+}
+
+/// The original's exact size from the row's `size` column and its `size_enc` (sealed since
+/// migration 10, when `size` became the size class; rows written before have an exact `size` and
+/// no `size_enc`). For upload progress, without opening the manifest.
+pub fn exact_size(keys: &Keyring, id: &str, size_column: i64, size_enc: Option<&[u8]>) -> Result<u64> {
+    let corrupt =
+        |reason: &str| StoreError::Corrupt { what: format!("evidence {id} size"), reason: reason.into() };
+    match size_enc {
+        Some(sealed) => {
+            let bytes = keys.column.open(&size_context(id), sealed)?;
+            let bytes: [u8; 8] = bytes.try_into().map_err(|_| corrupt("not 8 bytes"))?;
+            Ok(u64::from_be_bytes(bytes))
+        }
+        None => u64::try_from(size_column).map_err(|_| corrupt("negative").into()),
+    }
 }
 
 /// An inspection's items in the order they were sealed.
@@ -267,6 +285,10 @@ fn row_parts(r: &rusqlite::Row<'_>) -> rusqlite::Result<SealedRow> {
 
 fn context(id: &str) -> String {
     format!("evidence.manifest:{id}")
+}
+
+fn size_context(id: &str) -> String {
+    format!("evidence.size:{id}")
 }
 
 fn thumbnail_context(id: &str) -> String {

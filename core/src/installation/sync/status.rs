@@ -145,18 +145,30 @@ pub(super) fn discarded_ids(conn: &Connection) -> Result<Vec<i64>> {
     Ok(ids.collect::<rusqlite::Result<_>>().map_err(StoreError::sql("read discarded uploads"))?)
 }
 
-/// The plain columns of every evidence row: enough to size uploads without opening manifests.
-fn evidence_facts(conn: &Connection) -> Result<HashMap<String, EvidenceFacts>> {
+/// Every evidence row's inspection and size, without opening manifests. With `keys`, the exact
+/// size (sealed in `size_enc`); without, the plain `size` column, which since migration 10 is the
+/// size class (docs/decisions/0011): an upper bound, enough to plan against a metered network.
+fn evidence_facts(conn: &Connection, keys: Option<&Keyring>) -> Result<HashMap<String, EvidenceFacts>> {
     let mut stmt = conn
-        .prepare("SELECT id, inspection_id, size FROM evidence")
+        .prepare("SELECT id, inspection_id, size, size_enc FROM evidence")
         .map_err(StoreError::sql("read evidence"))?;
     let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<Vec<u8>>>(3)?,
+            ))
+        })
         .map_err(StoreError::sql("read evidence"))?;
     let mut out = HashMap::new();
     for row in rows {
-        let (id, inspection_id, size) = row.map_err(StoreError::sql("read evidence"))?;
-        let size = u64::try_from(size).map_err(|_| corrupt("evidence size", size))?;
+        let (id, inspection_id, size, size_enc) = row.map_err(StoreError::sql("read evidence"))?;
+        let size = match keys {
+            Some(keys) => crate::store::evidence::exact_size(keys, &id, size, size_enc.as_deref())?,
+            None => u64::try_from(size).map_err(|_| corrupt("evidence size", size))?,
+        };
         out.insert(id, EvidenceFacts { inspection_id, size });
     }
     Ok(out)
@@ -199,7 +211,7 @@ fn parse_time(what: &str, text: &str) -> Result<DateTime<Utc>> {
 pub(super) fn plan(conn: &Connection, network: &NetworkPolicy) -> Result<Plan> {
     let items = outbox::all(conn)?;
     let discarded = discarded_ids(conn)?;
-    let facts = evidence_facts(conn)?;
+    let facts = evidence_facts(conn, None)?;
     let now = Utc::now();
     let mut next_retry: Option<DateTime<Utc>> = None;
     let mut waiting_for_unmetered = 0;
@@ -221,7 +233,7 @@ pub(super) fn read(conn: &Connection, keys: &Keyring, syncing: bool) -> Result<S
     let items = outbox::all(conn)?;
     let discards = discards(conn, keys)?;
     let discarded: Vec<i64> = discards.keys().copied().collect();
-    let facts = evidence_facts(conn)?;
+    let facts = evidence_facts(conn, Some(keys))?;
     let enrolment = crate::sync::enrolment::load(conn, keys)?;
     let counts = count(&items, &discarded);
     let (mut bytes_done, mut bytes_total) = (0u64, 0u64);
