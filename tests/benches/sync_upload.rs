@@ -167,6 +167,8 @@ fn main() {
         sealing.elapsed().as_secs_f64()
     );
     let row = store.read(|c, k| evidence_rows::get(c, k, &evidence_id)).unwrap();
+    // The exact size is the signed manifest's: the row keeps only its size class.
+    let size = row.envelope.payload["size"].as_u64().unwrap();
     let sha256 = row.envelope.payload["sha256"].as_str().unwrap().to_owned();
     let outbox_id =
         store.read(|c, _| outbox::get(c, OutboxKind::Evidence, &evidence_id)).unwrap().unwrap().id;
@@ -189,14 +191,14 @@ fn main() {
             blob_id: &row.blob_id,
             evidence_id: &evidence_id,
             sha256: &sha256,
-            size: row.size,
+            size,
             upload_url: None,
         };
         let _ = fs::write("/proc/self/clear_refs", "5");
         let idle_kib = memory_kib("VmRSS:");
         let started = Instant::now();
         // Cut at half way: the upload future is dropped mid-chunk, its connection with it.
-        let half = row.size / 2;
+        let half = size / 2;
         let cut = async {
             while on_wire.load(Ordering::Relaxed) < half {
                 tokio::time::sleep(Duration::from_millis(1)).await;
@@ -222,10 +224,10 @@ fn main() {
         let elapsed = started.elapsed();
         let peak_kib = memory_kib("VmHWM:");
         let total = on_wire.load(Ordering::Relaxed);
-        let resent = total.saturating_sub(row.size);
+        let resent = total.saturating_sub(size);
 
-        let tus = mib_per_s(row.size, elapsed);
-        let ceiling = mib_per_s(row.size, plain);
+        let tus = mib_per_s(size, elapsed);
+        let ceiling = mib_per_s(size, plain);
         println!("video {mb} MiB, chunk {} KiB, intake on 127.0.0.1 (SQLite + blob directory):", chunk >> 10);
         println!("  plain HTTP PUT + fsync to the same intake: {ceiling:.0} MiB/s ({:.1} s)", plain.as_secs_f64());
         println!(
