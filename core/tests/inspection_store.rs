@@ -50,8 +50,11 @@ fn register_round_trips_and_no_personal_data_is_readable_on_disk() {
     for personal in ["王建国", "孙国华", "苏环执〔2019〕3212001号", "13912340001"] {
         assert!(!contains(&bytes, personal), "{personal} is readable in the database file");
     }
-    // Codes stay plain for lookups.
-    assert!(contains(&bytes, "91321200MA1MXY3K7R"));
+    // Nor is the USCC or a permit number (issue 10, finding 5): a lookup goes through a keyed hash.
+    assert!(!contains(&bytes, "91321200MA1MXY3K7R"));
+    let by_uscc = s.read(|c, k| db::enterprise_by_uscc(c, k, "91321200MA1MXY3K7R")).unwrap().unwrap();
+    assert_eq!(by_uscc.id, "ent-thermal");
+    assert!(s.read(|c, k| db::enterprise_by_uscc(c, k, "91321200MA1MXY3K7Q")).unwrap().is_none());
 }
 
 #[test]

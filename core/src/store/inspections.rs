@@ -14,8 +14,8 @@ use crate::{
     Result,
     checklist::Template,
     model::{
-        DomainError, Enterprise, Handling, Inspection, Inspector, Permit, Register, RegisterSnapshot,
-        TaskRow, register::content_hash, task_list,
+        DomainError, Enterprise, Inspection, Inspector, Permit, Register, RegisterSnapshot, TaskRow,
+        register::content_hash, task_list,
     },
     trail::DomainEvent,
 };
@@ -89,33 +89,63 @@ pub fn save_register(tx: &Transaction<'_>, keys: &Keyring, snapshot: &RegisterSn
         )
         .map_err(StoreError::sql("save register inspector"))?;
     }
+    // Enterprises and permits are keyed by position: their ids, USCC and permit numbers are inside
+    // the sealed records (issue 10, finding 5); the USCC is kept only as a keyed hash for lookups.
     for (pos, e) in reg.enterprises.iter().enumerate() {
         tx.execute(
-            "INSERT INTO register_enterprises (register_version, position, id, uscc, key_polluter, positive_list, record_enc)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO register_enterprises (register_version, position, uscc_lookup, record_enc)
+             VALUES (?1, ?2, ?3, ?4)",
             params![
                 version,
                 pos as i64,
-                e.id,
-                e.uscc,
-                e.key_polluter,
-                e.positive_list,
-                seal(keys, &format!("register_enterprises:{version}:{}", e.id), e)?
+                uscc_lookup(keys, &e.uscc),
+                seal(keys, &enterprise_context(version, pos as i64), e)?
             ],
         )
         .map_err(StoreError::sql("save register enterprise"))?;
     }
     for (pos, p) in reg.permits.iter().enumerate() {
-        let record = serde_json::to_string(p)
-            .map_err(|e| StoreError::Corrupt { what: "permit".into(), reason: e.to_string() })?;
         tx.execute(
-            "INSERT INTO register_permits (register_version, position, id, enterprise_id, permit_no, record)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![version, pos as i64, p.id, p.enterprise_id, p.permit_no, record],
+            "INSERT INTO register_permits (register_version, position, record_enc) VALUES (?1, ?2, ?3)",
+            params![version, pos as i64, seal(keys, &permit_context(version, pos as i64), p)?],
         )
         .map_err(StoreError::sql("save register permit"))?;
     }
     Ok(())
+}
+
+/// The encryption context of a register enterprise's record: a record moved to another position or
+/// register version does not open.
+pub(super) fn enterprise_context(version: &str, position: i64) -> String {
+    format!("register_enterprises:{version}:p{position}")
+}
+
+pub(super) fn permit_context(version: &str, position: i64) -> String {
+    format!("register_permits:{version}:p{position}")
+}
+
+/// The keyed hash a USCC is found by; the code itself is never stored readable.
+pub(super) fn uscc_lookup(keys: &Keyring, uscc: &str) -> String {
+    keys.lookup.hash("uscc", uscc.trim())
+}
+
+/// The enterprise with this USCC (统一社会信用代码) in the newest stored register that lists it, e.g.
+/// to find an enterprise from the code on its business licence.
+pub fn enterprise_by_uscc(conn: &Connection, keys: &Keyring, uscc: &str) -> Result<Option<Enterprise>> {
+    let row: Option<(String, i64, Vec<u8>)> = conn
+        .query_row(
+            "SELECT e.register_version, e.position, e.record_enc FROM register_enterprises e
+             JOIN registers r ON r.version = e.register_version
+             WHERE e.uscc_lookup = ?1 ORDER BY r.loaded_at DESC, r.rowid DESC LIMIT 1",
+            [uscc_lookup(keys, uscc)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(StoreError::sql("find enterprise by USCC"))?;
+    row.map(|(version, position, sealed)| {
+        open::<Enterprise>(keys, &enterprise_context(&version, position), &sealed)
+    })
+    .transpose()
 }
 
 /// Loads a stored register and proves it is the one stored: the recomputed hash must match.
@@ -129,7 +159,7 @@ pub fn load_register(conn: &Connection, keys: &Keyring, version: &str) -> Result
     let (hash, published_at) =
         row.ok_or_else(|| StoreError::NotFound { what: format!("register {version}") })?;
 
-    let sealed_rows = |sql: &str, what: &'static str| -> Result<Vec<(String, Vec<u8>)>> {
+    let sealed_rows = |sql: &str, what: &'static str| -> Result<Vec<(i64, Vec<u8>)>> {
         let mut stmt = conn.prepare(sql).map_err(StoreError::sql(what))?;
         let rows = stmt
             .query_map([version], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -138,31 +168,33 @@ pub fn load_register(conn: &Connection, keys: &Keyring, version: &str) -> Result
             .map_err(StoreError::sql(what))?;
         Ok(rows)
     };
-    let inspectors = sealed_rows(
-        "SELECT id, record_enc FROM register_inspectors WHERE register_version = ?1 ORDER BY position",
-        "read register inspectors",
-    )?
-    .into_iter()
-    .map(|(id, sealed)| open::<Inspector>(keys, &format!("register_inspectors:{version}:{id}"), &sealed))
-    .collect::<Result<Vec<_>>>()?;
+    let inspectors: Vec<(String, Vec<u8>)> = {
+        let mut stmt = conn
+            .prepare("SELECT id, record_enc FROM register_inspectors WHERE register_version = ?1 ORDER BY position")
+            .map_err(StoreError::sql("read register inspectors"))?;
+        stmt.query_map([version], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(StoreError::sql("read register inspectors"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::sql("read register inspectors"))?
+    };
+    let inspectors = inspectors
+        .into_iter()
+        .map(|(id, sealed)| open::<Inspector>(keys, &format!("register_inspectors:{version}:{id}"), &sealed))
+        .collect::<Result<Vec<_>>>()?;
     let enterprises = sealed_rows(
-        "SELECT id, record_enc FROM register_enterprises WHERE register_version = ?1 ORDER BY position",
+        "SELECT position, record_enc FROM register_enterprises WHERE register_version = ?1 ORDER BY position",
         "read register enterprises",
     )?
     .into_iter()
-    .map(|(id, sealed)| open::<Enterprise>(keys, &format!("register_enterprises:{version}:{id}"), &sealed))
+    .map(|(pos, sealed)| open::<Enterprise>(keys, &enterprise_context(version, pos), &sealed))
     .collect::<Result<Vec<_>>>()?;
-    let mut stmt = conn
-        .prepare("SELECT record FROM register_permits WHERE register_version = ?1 ORDER BY position")
-        .map_err(StoreError::sql("read register permits"))?;
-    let permits = stmt
-        .query_map([version], |r| r.get::<_, String>(0))
-        .map_err(StoreError::sql("read register permits"))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(StoreError::sql("read register permits"))?
-        .iter()
-        .map(|text| parse::<Permit>("permit", text))
-        .collect::<Result<Vec<_>>>()?;
+    let permits = sealed_rows(
+        "SELECT position, record_enc FROM register_permits WHERE register_version = ?1 ORDER BY position",
+        "read register permits",
+    )?
+    .into_iter()
+    .map(|(pos, sealed)| open::<Permit>(keys, &permit_context(version, pos), &sealed))
+    .collect::<Result<Vec<_>>>()?;
 
     let register = Register { version: version.to_owned(), published_at, inspectors, enterprises, permits };
     let corrupt = |reason: String| StoreError::Corrupt { what: format!("register {version}"), reason };
@@ -297,24 +329,18 @@ pub fn save_inspection(
         crate::store::trail::append_unfollowed(tx, keys, event)?;
     }
     let body = inspection_body::seal(tx, keys, inspection)?;
+    // Only what the store itself needs stays plain (issue 10, finding 5): the enterprise, dates,
+    // state, checklist and findings are inside the sealed body.
     let checklist = inspection.checklist();
     tx.execute(
-        "INSERT INTO inspections (id, state, revision, enterprise_id, planned_date, template_id, template_version,
-                                  register_version, register_hash, updated_at, body_enc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-         ON CONFLICT (id) DO UPDATE SET state = excluded.state, revision = excluded.revision,
-             enterprise_id = excluded.enterprise_id, planned_date = excluded.planned_date,
-             template_id = excluded.template_id, template_version = excluded.template_version,
+        "INSERT INTO inspections (id, revision, register_version, register_hash, updated_at, body_enc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (id) DO UPDATE SET revision = excluded.revision,
              register_version = excluded.register_version, register_hash = excluded.register_hash,
              updated_at = excluded.updated_at, body_enc = excluded.body_enc",
         params![
             id,
-            inspection.state().code(),
             revision,
-            inspection.task().enterprise_id,
-            inspection.scheduled_for().unwrap_or(inspection.task().planned_date).to_string(),
-            inspection.task().template_id,
-            checklist.map(|c| c.template_version.as_str()),
             checklist.map(|c| c.register_version.as_str()),
             checklist.map(|c| c.register_hash.as_str()),
             now_timestamp(),
@@ -322,35 +348,7 @@ pub fn save_inspection(
         ],
     )
     .map_err(StoreError::sql("save inspection"))?;
-    tx.execute("DELETE FROM inspection_findings WHERE inspection_id = ?1", [id])
-        .map_err(StoreError::sql("save findings"))?;
-    for f in inspection.findings() {
-        let deadline = match &f.handling {
-            Handling::RectifyByDeadline { deadline, .. } => Some(deadline.to_string()),
-            _ => None,
-        };
-        tx.execute(
-            "INSERT INTO inspection_findings (id, inspection_id, item_id, category, handling, problem_state, deadline, withdrawn)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                f.id,
-                id,
-                f.item_id,
-                code(&f.category),
-                code(&f.handling.kind()),
-                f.problem.state.code(),
-                deadline,
-                f.withdrawn.is_some()
-            ],
-        )
-        .map_err(StoreError::sql("save findings"))?;
-    }
     Ok(())
-}
-
-/// Serde's snake_case name of a unit enum value, for plain index columns.
-fn code<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 /// Loads an inspection inside the write transaction, runs one operation on it and saves the result
@@ -464,10 +462,11 @@ pub struct UnreadableRow {
     pub code: &'static str,
 }
 
-/// Every stored inspection, soonest planned first; rows that do not open are reported apart.
+/// Every stored inspection, soonest planned first; rows that do not open are reported apart. The
+/// date is inside the sealed body, so the order is made after opening.
 pub fn list_inspections(conn: &Connection, keys: &Keyring) -> Result<Listed<Inspection>> {
     let mut stmt = conn
-        .prepare("SELECT id, revision, body_enc FROM inspections ORDER BY planned_date, id")
+        .prepare("SELECT id, revision, body_enc FROM inspections ORDER BY id")
         .map_err(StoreError::sql("list inspections"))?;
     let rows = stmt
         .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?)))
@@ -481,6 +480,10 @@ pub fn list_inspections(conn: &Connection, keys: &Keyring) -> Result<Listed<Insp
             Err(e) => listed.unreadable.push(UnreadableRow { code: e.explain().code, id }),
         }
     }
+    listed.items.sort_by(|a, b| {
+        let day = |i: &Inspection| i.scheduled_for().unwrap_or(i.task().planned_date);
+        (day(a), a.id()).cmp(&(day(b), b.id()))
+    });
     Ok(listed)
 }
 
