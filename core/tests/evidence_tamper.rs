@@ -6,7 +6,7 @@ use std::{fs, path::PathBuf};
 
 use fieldseal_core::{
     crypto::{DeviceSigner, signer::SoftwareSigner},
-    evidence::{EvidenceKind, verify_item},
+    evidence::{EvidenceKind, verify_item, view},
     protocol::SignedEnvelope,
     store::evidence as rows,
 };
@@ -217,4 +217,29 @@ fn reseal(env: &Env, id: &str, envelope: &SignedEnvelope) {
     let text = envelope.to_json_string().unwrap();
     let sealed = env.store.keys().column.seal_str(&format!("evidence.manifest:{id}"), &text).unwrap();
     raw_db(env).execute("UPDATE evidence SET manifest_enc = ?1 WHERE id = ?2", params![sealed, id]).unwrap();
+}
+
+/// One unreadable row (a damaged manifest, as a bad sector or an edit leaves it) must not hide the
+/// other items from the inspector: the display list skips and names it. The record's own listing
+/// still refuses, because a signed record must never leave an item out without saying so.
+#[test]
+fn one_corrupt_row_is_skipped_and_named_by_the_list_but_refused_by_the_record() {
+    let env = Env::new();
+    let a =
+        env.ingest(&request(&env.capture_file("a.wav", &testmedia::wav(0.05)), EvidenceKind::Audio)).unwrap();
+    let b =
+        env.ingest(&request(&env.capture_file("b.wav", &testmedia::wav(0.06)), EvidenceKind::Audio)).unwrap();
+    let db = raw_db(&env);
+    let mut sealed: Vec<u8> = db
+        .query_row("SELECT manifest_enc FROM evidence WHERE id = ?1", [&a.evidence_id], |r| r.get(0))
+        .unwrap();
+    sealed[20] ^= 0x80;
+    db.execute("UPDATE evidence SET manifest_enc = ?1 WHERE id = ?2", params![sealed, a.evidence_id])
+        .unwrap();
+
+    let list = view::evidence_list(&env.store, support::harness::INSPECTION).unwrap();
+    let listed: Vec<&str> = list.items.iter().map(|i| i.evidence_id.as_str()).collect();
+    assert_eq!(listed, [b.evidence_id.as_str()]);
+    assert_eq!((list.skipped, list.skipped_ids), (1, vec![a.evidence_id.clone()]));
+    assert!(env.store.read(|c, k| rows::list_for_inspection(c, k, support::harness::INSPECTION)).is_err());
 }

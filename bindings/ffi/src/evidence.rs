@@ -8,7 +8,7 @@ use std::{path::PathBuf, sync::Arc};
 use fieldseal_core::{
     FieldsealError,
     evidence::{
-        CancelToken, CaptureFlag, EvidenceDetail, EvidenceListItem, FlagMessage, IngestOutcome,
+        CancelToken, CaptureFlag, EvidenceDetail, EvidenceList, EvidenceListItem, FlagMessage, IngestOutcome,
         IngestProgress, IngestRequest, VerifiedEvidence,
     },
 };
@@ -104,6 +104,11 @@ impl EvidenceIngest {
     /// An inspection's evidence in capture order; thumbnails are decrypted for display.
     pub fn list(&self, inspection_id: String) -> Result<Vec<EvidenceListItem>, FieldsealError> {
         guard(|| Ok(self.root.core.evidence().list(&inspection_id)?))
+    }
+
+    /// The same list with the items that did not open counted and named.
+    pub fn evidence_list(&self, inspection_id: String) -> Result<EvidenceList, FieldsealError> {
+        guard(|| Ok(self.root.core.evidence().evidence_list(&inspection_id)?))
     }
 
     pub fn detail(&self, evidence_id: String) -> Result<EvidenceDetail, FieldsealError> {

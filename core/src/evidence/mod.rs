@@ -56,4 +56,4 @@ pub use request::IngestRequest;
 pub use sweep::{QuarantineReason, QuarantinedBlob, sweep_orphan_blobs};
 pub use time::{CaptureClock, TimePolicy};
 pub use verify::{VerifiedEvidence, verify_item};
-pub use view::{EvidenceDetail, EvidenceListItem, ViewFile};
+pub use view::{EvidenceDetail, EvidenceList, EvidenceListItem, ViewFile};

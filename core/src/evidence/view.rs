@@ -62,10 +62,37 @@ pub struct ViewFile {
     pub media_type: MediaType,
 }
 
-/// An inspection's evidence in capture order, thumbnails decrypted for display.
+/// 证据列表 — an inspection's evidence in capture order. An item that does not open (its row, its
+/// manifest or its thumbnail is unreadable) is skipped and named here instead of failing the whole
+/// list; the item's own screen and `verify` then say what is wrong with it.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct EvidenceList {
+    pub items: Vec<EvidenceListItem>,
+    /// How many items did not open.
+    pub skipped: u64,
+    /// Their evidence ids (nothing else is readable of them).
+    pub skipped_ids: Vec<String>,
+}
+
+/// An inspection's evidence in capture order, thumbnails decrypted for display; unreadable items
+/// are skipped and named (see [`EvidenceList`]).
+pub fn evidence_list(store: &Store, inspection_id: &str) -> Result<EvidenceList> {
+    let (rows, mut skipped_ids) =
+        store.read(|conn, keys| rows::list_readable_for_inspection(conn, keys, inspection_id))?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        match manifest_of(&row.envelope).and_then(|manifest| list_item(store, row, &manifest)) {
+            Ok(item) => items.push(item),
+            Err(_) => skipped_ids.push(row.id.clone()),
+        }
+    }
+    Ok(EvidenceList { items, skipped: skipped_ids.len() as u64, skipped_ids })
+}
+
+/// The readable part of [`evidence_list`].
 pub fn list_for_inspection(store: &Store, inspection_id: &str) -> Result<Vec<EvidenceListItem>> {
-    let rows = store.read(|conn, keys| rows::list_for_inspection(conn, keys, inspection_id))?;
-    rows.iter().map(|row| list_item(store, row, &manifest_of(&row.envelope)?)).collect()
+    Ok(evidence_list(store, inspection_id)?.items)
 }
 
 pub fn detail(store: &Store, evidence_id: &str) -> Result<EvidenceDetail> {

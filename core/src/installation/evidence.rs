@@ -54,9 +54,16 @@ impl EvidenceIngest {
         Ok(outcome)
     }
 
-    /// An inspection's evidence in capture order; thumbnails are decrypted for display.
+    /// An inspection's evidence in capture order; thumbnails are decrypted for display. An item
+    /// that does not open is left out (see [`EvidenceIngest::evidence_list`]).
     pub fn list(&self, inspection_id: &str) -> Result<Vec<EvidenceListItem>> {
         view::list_for_inspection(self.installation.store(), inspection_id)
+    }
+
+    /// The list with the items that did not open counted and named, for a banner that says some
+    /// evidence cannot be shown.
+    pub fn evidence_list(&self, inspection_id: &str) -> Result<view::EvidenceList> {
+        view::evidence_list(self.installation.store(), inspection_id)
     }
 
     pub fn detail(&self, evidence_id: &str) -> Result<EvidenceDetail> {

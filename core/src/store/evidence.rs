@@ -172,6 +172,32 @@ pub fn list_for_inspection(
     rows.map(|row| row.map_err(StoreError::sql("list evidence"))?.open(keys)).collect()
 }
 
+/// An inspection's items in sealing order for display: a row that does not open is left out and its
+/// id returned beside the rest, so one corrupt row cannot hide the others. Records and exports use
+/// [`list_for_inspection`], which refuses instead: a legal record must never omit an item silently.
+pub fn list_readable_for_inspection(
+    conn: &Connection,
+    keys: &Keyring,
+    inspection_id: &str,
+) -> Result<(Vec<StoredEvidence>, Vec<String>)> {
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT {COLUMNS} FROM evidence WHERE inspection_id = ?1 ORDER BY created_at, rowid"
+        ))
+        .map_err(StoreError::sql("list evidence"))?;
+    let rows = stmt.query_map([inspection_id], row_parts).map_err(StoreError::sql("list evidence"))?;
+    let (mut readable, mut skipped) = (Vec::new(), Vec::new());
+    for row in rows {
+        let sealed = row.map_err(StoreError::sql("list evidence"))?;
+        let id = sealed.id.clone();
+        match sealed.open(keys) {
+            Ok(item) => readable.push(item),
+            Err(_) => skipped.push(id),
+        }
+    }
+    Ok((readable, skipped))
+}
+
 /// Ids of items in `inspection_id` whose original has this SHA-256.
 pub fn find_by_sha256(
     conn: &Connection,
