@@ -199,6 +199,38 @@ async fn a_pass_moves_every_item_from_pending_to_acknowledged() {
     assert!(held.iter().all(|e| e.verified && ids.contains(&e.evidence_id)));
 }
 
+/// What the province sends down arrives in the same pass, after the uploads: a task assigned at
+/// intake is a draft inspection in the first task list afterwards, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pass_pulls_the_assigned_task_into_the_task_list_once() {
+    let intake = start_intake().await;
+    let template = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/templates/thermal-power-permit.json"
+    ));
+    intake.intake.import_templates(&template.unwrap()).await.unwrap();
+    let task = serde_json::json!({"tasks": [{"id": "task-pulled", "title": "双随机抽查", "source": "double_random",
+        "enterprise_id": "ent-001", "template_id": "tpl.thermal-power.permit", "planned_date": "2026-12-02",
+        "inspectors": [INSPECTOR]}]});
+    intake.intake.import_tasks(&task.to_string()).await.unwrap();
+    let terminal = Terminal::new();
+    terminal.seal_photos(1);
+    let engine = enrolled(&terminal, &intake).await;
+    let titles = || -> Vec<String> {
+        let rows = terminal.installation.store().read(fieldseal_core::store::inspections::task_rows);
+        rows.unwrap().into_iter().map(|r| r.title).collect()
+    };
+    assert!(titles().is_empty());
+
+    let first = engine.sync_now(unmetered(), &CancelToken::new(), BUDGET).await.unwrap();
+    assert_eq!((first.ended, first.acknowledged, first.new_tasks), (PassEnd::Done, 1, 1), "{first:?}");
+    assert!(first.pull_stopped.is_none(), "{first:?}");
+    assert_eq!(titles(), ["双随机抽查"]);
+    let again = engine.sync_now(unmetered(), &CancelToken::new(), BUDGET).await.unwrap();
+    assert_eq!(again.new_tasks, 0, "{again:?}");
+    assert_eq!(titles().len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_nothing_is_attempted_and_large_items_wait_for_unmetered() {
     let intake = start_intake().await;
@@ -276,6 +308,8 @@ async fn a_stopped_upload_is_retried_or_discarded_by_a_person_and_the_evidence_k
     let refused = engine.sync_now(unmetered(), &CancelToken::new(), BUDGET).await.unwrap();
     assert_eq!((refused.acknowledged, refused.wedged), (0, 2), "{refused:?}");
     assert!(!refused.more_work, "only a person can move a wedged item: {refused:?}");
+    let pull_stopped = refused.pull_stopped.as_ref().map(|r| r.code.as_str());
+    assert_eq!(pull_stopped, Some("sync.device_revoked"), "the pull says why too: {refused:?}");
     let status = engine.status().unwrap();
     assert_eq!(status.wedged, 2);
     for item in &status.items {

@@ -61,7 +61,7 @@ impl WedgedReason {
         })
     }
 
-    fn of(error: &Error) -> WedgedReason {
+    pub(crate) fn of(error: &Error) -> WedgedReason {
         let explained = error.explain();
         WedgedReason {
             code: explained.code.to_owned(),

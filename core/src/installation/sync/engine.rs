@@ -16,11 +16,11 @@ use serde::Serialize;
 
 use super::{SyncEngineError, status};
 use crate::{
-    Result,
+    Error, Result,
     evidence::CancelToken,
     installation::Installation,
-    outbox::{Backoff, Driver, NetworkPolicy, NetworkState},
-    sync::{ClientOptions, IntakeClient, Trust, enrolment},
+    outbox::{Backoff, Driver, NetworkPolicy, NetworkState, WedgedReason},
+    sync::{ClientOptions, IntakeClient, Trust, enrolment, pull},
 };
 
 /// 同步设置 — where the province's intake is and whom to trust: the app's build configuration for
@@ -75,6 +75,11 @@ pub struct SyncOutcome {
     /// Blob bytes put on the network (chunks sent again after a cut included); 0 when the pass was
     /// cut off before the driver could report.
     pub bytes_sent: u64,
+    /// Tasks pulled from intake during this pass, now draft inspections in the task list.
+    pub new_tasks: u64,
+    /// The pull stopped for something only a person can act on (this device revoked, an item this
+    /// terminal cannot accept); the uploads of the pass stand.
+    pub pull_stopped: Option<WedgedReason>,
     /// Something remains that needs no person: schedule another pass.
     pub more_work: bool,
     /// When the next pass can do something: 0 for now, `None` when only a network change, a new
@@ -165,6 +170,8 @@ impl SyncEngine {
         let before = self.installation.store().read(|conn, _| status::counts(conn))?;
         let started = Instant::now();
         let mut bytes_sent = 0;
+        let mut new_tasks = 0;
+        let mut pull_stopped = None;
         let ended = if network.state == NetworkState::Offline {
             PassEnd::Offline
         } else {
@@ -175,12 +182,19 @@ impl SyncEngine {
                 backoff: self.backoff,
                 network,
             };
+            // Uploads first (what the inspector made must leave the phone), then what the province
+            // sends down; both within the same budget and cancellation.
+            let pass = async {
+                let drained = driver.drain(started + budget).await?;
+                let pulled = self.pull_down().await?;
+                Ok::<_, Error>((drained.bytes_sent, pulled))
+            };
             tokio::select! {
                 biased;
                 () = cancelled(cancel) => PassEnd::Cancelled,
                 () = tokio::time::sleep(budget) => PassEnd::BudgetSpent,
-                drained = driver.drain(started + budget) => {
-                    bytes_sent = drained?.bytes_sent;
+                done = pass => {
+                    (bytes_sent, (new_tasks, pull_stopped)) = done?;
                     PassEnd::Done
                 }
             }
@@ -202,6 +216,8 @@ impl SyncEngine {
             wedged: after.counts.wedged.saturating_sub(before.wedged),
             remaining,
             bytes_sent,
+            new_tasks,
+            pull_stopped,
             more_work: remaining > 0
                 && (run_again_in_ms.is_some()
                     || ended == PassEnd::Offline
@@ -217,6 +233,20 @@ impl SyncEngine {
     /// whether to require an unmetered network for it (`needs_unmetered`).
     pub async fn background_pass(&self, network: NetworkPolicy, budget: Duration) -> Result<SyncOutcome> {
         self.sync_now(network, &CancelToken::new(), budget).await
+    }
+
+    /// Pulls tasks, templates, the register and revocations by cursor; returns the tasks that
+    /// became draft inspections. A network failure leaves the cursor at the last page applied, for
+    /// the next pass; a refusal only a person can act on (a revoked device, an item this terminal
+    /// cannot accept) is returned as the reason beside the pass's uploads, which stand.
+    async fn pull_down(&self) -> Result<(u64, Option<WedgedReason>)> {
+        let at = self.installation.now();
+        match pull::pull_all(self.installation.store(), &self.client, self.installation.signer(), at).await {
+            Ok(report) => Ok((report.tasks, None)),
+            Err(Error::Sync(e)) if e.is_transient() => Ok((0, None)),
+            Err(e @ Error::Sync(_)) => Ok((0, Some(WedgedReason::of(&e)))),
+            Err(e) => Err(e),
+        }
     }
 
     /// The outbox as the upload screen draws it.
