@@ -163,13 +163,7 @@ pub fn list_for_inspection(
     keys: &Keyring,
     inspection_id: &str,
 ) -> Result<Vec<StoredEvidence>> {
-    let mut stmt = conn
-        .prepare(&format!(
-            "SELECT {COLUMNS} FROM evidence WHERE inspection_id = ?1 ORDER BY created_at, rowid"
-        ))
-        .map_err(StoreError::sql("list evidence"))?;
-    let rows = stmt.query_map([inspection_id], row_parts).map_err(StoreError::sql("list evidence"))?;
-    rows.map(|row| row.map_err(StoreError::sql("list evidence"))?.open(keys)).collect()
+    sealed_rows_of_inspection(conn, inspection_id)?.into_iter().map(|row| row.open(keys)).collect()
 }
 
 /// An inspection's items in sealing order for display: a row that does not open is left out and its
@@ -180,15 +174,8 @@ pub fn list_readable_for_inspection(
     keys: &Keyring,
     inspection_id: &str,
 ) -> Result<(Vec<StoredEvidence>, Vec<String>)> {
-    let mut stmt = conn
-        .prepare(&format!(
-            "SELECT {COLUMNS} FROM evidence WHERE inspection_id = ?1 ORDER BY created_at, rowid"
-        ))
-        .map_err(StoreError::sql("list evidence"))?;
-    let rows = stmt.query_map([inspection_id], row_parts).map_err(StoreError::sql("list evidence"))?;
     let (mut readable, mut skipped) = (Vec::new(), Vec::new());
-    for row in rows {
-        let sealed = row.map_err(StoreError::sql("list evidence"))?;
+    for sealed in sealed_rows_of_inspection(conn, inspection_id)? {
         let id = sealed.id.clone();
         match sealed.open(keys) {
             Ok(item) => readable.push(item),
@@ -196,6 +183,16 @@ pub fn list_readable_for_inspection(
         }
     }
     Ok((readable, skipped))
+}
+
+fn sealed_rows_of_inspection(conn: &Connection, inspection_id: &str) -> Result<Vec<SealedRow>> {
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT {COLUMNS} FROM evidence WHERE inspection_id = ?1 ORDER BY created_at, rowid"
+        ))
+        .map_err(StoreError::sql("list evidence"))?;
+    let rows = stmt.query_map([inspection_id], row_parts).map_err(StoreError::sql("list evidence"))?;
+    Ok(rows.collect::<rusqlite::Result<_>>().map_err(StoreError::sql("list evidence"))?)
 }
 
 /// Ids of items in `inspection_id` whose original has this SHA-256.
