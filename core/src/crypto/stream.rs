@@ -123,6 +123,16 @@ struct Header {
 }
 
 impl Header {
+    /// A fresh salt and nonce prefix for a new file: never reused under one key.
+    fn random(version: u8) -> Result<Self, CryptoError> {
+        let rng = SystemRandom::new();
+        let mut salt = [0u8; SALT_LEN];
+        let mut nonce_prefix = [0u8; NONCE_PREFIX_LEN];
+        rng.fill(&mut salt).map_err(|_| CryptoError::Random)?;
+        rng.fill(&mut nonce_prefix).map_err(|_| CryptoError::Random)?;
+        Ok(Header { version, segment_size: DEFAULT_SEGMENT_SIZE, salt, nonce_prefix })
+    }
+
     fn encode(&self) -> [u8; HEADER_LEN] {
         let mut out = [0u8; HEADER_LEN];
         out[..4].copy_from_slice(if self.version == VERSION_V2 { MAGIC_V2 } else { MAGIC });
@@ -248,31 +258,13 @@ impl<W: Write> StreamEncryptor<W> {
     /// Starts a vault file under `stream_key` (the store's `DataKey::derive("vault-stream")`) and
     /// writes its header to `out`.
     pub fn new(stream_key: &SubKey, out: W) -> Result<Self, CryptoError> {
-        let rng = SystemRandom::new();
-        let mut salt = [0u8; SALT_LEN];
-        let mut nonce_prefix = [0u8; NONCE_PREFIX_LEN];
-        rng.fill(&mut salt).map_err(|_| CryptoError::Random)?;
-        rng.fill(&mut nonce_prefix).map_err(|_| CryptoError::Random)?;
-        Self::with_header(
-            stream_key,
-            out,
-            Header { version: VERSION, segment_size: DEFAULT_SEGMENT_SIZE, salt, nonce_prefix },
-        )
+        Self::with_header(stream_key, out, Header::random(VERSION)?)
     }
 
     /// Like [`StreamEncryptor::new`], in format v2: the file is padded to the size class of what
     /// is written, so its length does not tell the plaintext's (module documentation).
     pub fn new_padded(stream_key: &SubKey, out: W) -> Result<Self, CryptoError> {
-        let rng = SystemRandom::new();
-        let mut salt = [0u8; SALT_LEN];
-        let mut nonce_prefix = [0u8; NONCE_PREFIX_LEN];
-        rng.fill(&mut salt).map_err(|_| CryptoError::Random)?;
-        rng.fill(&mut nonce_prefix).map_err(|_| CryptoError::Random)?;
-        Self::with_header(
-            stream_key,
-            out,
-            Header { version: VERSION_V2, segment_size: DEFAULT_SEGMENT_SIZE, salt, nonce_prefix },
-        )
+        Self::with_header(stream_key, out, Header::random(VERSION_V2)?)
     }
 
     /// Fixed salt, nonce prefix and segment size, for pinned test vectors and small-segment
