@@ -1,6 +1,8 @@
-//! Rows of `records` and `record_signatures` (migration 4). Documents, statements, strokes and
-//! images are sealed with the column key under `table.column:id`; a frozen row is refused any
-//! UPDATE by the database itself.
+//! Rows of `records` and `record_signatures` (migration 4). Statements, strokes and images are
+//! sealed with the column key under `table.column:id`; documents are sealed bound to their
+//! revision and their inspection's trail ([`crate::store::record_body`], migration 12), so an
+//! older copy of a draft put back is refused. A frozen row is refused any UPDATE by the database
+//! itself.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -8,7 +10,10 @@ use super::{RecordError, content::DocumentKind, document::RecordDocument, layout
 use crate::{
     Result,
     protocol::SignedEnvelope,
-    store::{Keyring, StoreError, now_timestamp},
+    store::{
+        Keyring, StoreError, now_timestamp,
+        record_body::{self, Expected},
+    },
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,8 +68,13 @@ fn corrupt(id: &str, what: impl Into<String>) -> crate::Error {
     RecordError::Corrupt { record_id: id.to_owned(), what: what.into() }.into()
 }
 
+fn seal_document(conn: &Connection, keys: &Keyring, r: &StoredRecord) -> Result<Vec<u8>> {
+    record_body::seal(conn, keys, &r.id, &r.inspection_id, r.revision, &r.document)
+}
+
+/// Saves a new draft; its document is sealed with the trail head before the caller appends the
+/// draft's event (that append moves the head, see [`record_body::follow_trail`]).
 pub fn insert_record(tx: &Transaction<'_>, keys: &Keyring, r: &StoredRecord) -> Result<()> {
-    let body = r.document.to_canonical()?;
     tx.execute(
         "INSERT INTO records (id, inspection_id, kind, amends_record_id, revision, document_hash, state, body_enc, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'draft', ?7, ?8)",
@@ -75,7 +85,7 @@ pub fn insert_record(tx: &Transaction<'_>, keys: &Keyring, r: &StoredRecord) -> 
             r.amends_record_id,
             r.revision,
             r.document_hash,
-            keys.column.seal_str(&ctx("records.body", &r.id), &body)?,
+            seal_document(tx, keys, r)?,
             now_timestamp()
         ],
     )
@@ -86,11 +96,10 @@ pub fn insert_record(tx: &Transaction<'_>, keys: &Keyring, r: &StoredRecord) -> 
 /// Replaces a draft's document (a revision). The `state = 'draft'` guard and the trigger both
 /// keep a frozen record as it is.
 pub fn update_draft(tx: &Transaction<'_>, keys: &Keyring, r: &StoredRecord) -> Result<()> {
-    let body = r.document.to_canonical()?;
     let n = tx
         .execute(
             "UPDATE records SET revision = ?2, document_hash = ?3, body_enc = ?4 WHERE id = ?1 AND state = 'draft'",
-            params![r.id, r.revision, r.document_hash, keys.column.seal_str(&ctx("records.body", &r.id), &body)?],
+            params![r.id, r.revision, r.document_hash, seal_document(tx, keys, r)?],
         )
         .map_err(StoreError::sql("revise record"))?;
     if n != 1 {
@@ -122,24 +131,64 @@ fn record_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
 }
 
-fn open_record(keys: &Keyring, row: RecordRow) -> Result<StoredRecord> {
+/// What a freeze statement signs about the row it froze (the rest is checked by
+/// [`super::statements::verify_freeze`] against the device key).
+#[derive(serde::Deserialize)]
+struct FrozenAt {
+    revision: u32,
+    document_hash: String,
+    trail_head: FrozenHead,
+}
+
+#[derive(serde::Deserialize)]
+struct FrozenHead {
+    seq: i64,
+    hash: String,
+}
+
+fn open_record(conn: &Connection, keys: &Keyring, row: RecordRow) -> Result<StoredRecord> {
     let (id, inspection_id, kind, amends_record_id, revision, document_hash, state, body, freeze) = row;
-    let text = keys.column.open_string(&ctx("records.body", &id), &body)?;
-    let document: RecordDocument =
-        serde_json::from_str(&text).map_err(|e| corrupt(&id, format!("document: {e}")))?;
-    if document.document_hash()? != document_hash {
-        return Err(corrupt(&id, "the document does not match its stored hash"));
-    }
-    let kind = match kind.as_str() {
-        "record" => DocumentKind::Record,
-        _ => DocumentKind::Addendum,
-    };
     let state = if state == "frozen" { RecordState::Frozen } else { RecordState::Draft };
     let freeze = freeze
         .map(|f| -> Result<SignedEnvelope> {
             SignedEnvelope::from_json_str(&keys.column.open_string(&ctx("records.freeze", &id), &f)?)
         })
         .transpose()?;
+    // A draft names its trail's current head; a frozen record the head, revision and document
+    // its freeze statement signed, so an older document put into a frozen row is refused too.
+    let frozen_at = match (state, &freeze) {
+        (RecordState::Draft, _) => None,
+        (RecordState::Frozen, None) => {
+            return Err(corrupt(&id, "a frozen record without its freeze statement"));
+        }
+        (RecordState::Frozen, Some(envelope)) => Some(
+            serde_json::from_value::<FrozenAt>(envelope.payload.clone())
+                .map_err(|e| corrupt(&id, format!("freeze statement: {e}")))?,
+        ),
+    };
+    let expected = match &frozen_at {
+        None => Expected::Current,
+        Some(f) => Expected::Frozen { seq: f.trail_head.seq, hash: &f.trail_head.hash },
+    };
+    let document: RecordDocument =
+        record_body::open(conn, keys, &id, &inspection_id, revision, expected, &body)?;
+    if document.document_hash()? != document_hash {
+        return Err(corrupt(&id, "the document does not match its stored hash"));
+    }
+    if let Some(f) = &frozen_at
+        && (f.revision != revision || f.document_hash != document_hash)
+    {
+        return Err(StoreError::RecordTrailMismatch {
+            record_id: id,
+            stored_seq: f.trail_head.seq,
+            trail_seq: f.trail_head.seq,
+        }
+        .into());
+    }
+    let kind = match kind.as_str() {
+        "record" => DocumentKind::Record,
+        _ => DocumentKind::Addendum,
+    };
     Ok(StoredRecord {
         id,
         inspection_id,
@@ -159,7 +208,7 @@ pub fn load_record(conn: &Connection, keys: &Keyring, id: &str) -> Result<Stored
         .optional()
         .map_err(StoreError::sql("read record"))?
         .ok_or_else(|| RecordError::NotFound { what: format!("record {id}") })?;
-    open_record(keys, row)
+    open_record(conn, keys, row)
 }
 
 /// The records of an inspection, oldest first (the record, then its addenda).
@@ -178,7 +227,7 @@ pub fn records_of_inspection(
         .map_err(StoreError::sql("list records"))?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(StoreError::sql("list records"))?;
-    rows.into_iter().map(|row| open_record(keys, row)).collect()
+    rows.into_iter().map(|row| open_record(conn, keys, row)).collect()
 }
 
 pub fn insert_entry(tx: &Transaction<'_>, keys: &Keyring, e: &StoredEntry) -> Result<()> {

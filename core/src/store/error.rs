@@ -37,6 +37,20 @@ pub enum StoreError {
         "stored inspection {inspection_id} does not match its trail: written at event {stored_seq}, the trail ends at event {trail_seq}"
     )]
     InspectionTrailMismatch { inspection_id: String, stored_seq: i64, trail_seq: i64 },
+    /// The stored record document (现场检查笔录 or addendum) was written before events its
+    /// inspection's trail holds: an older copy of the row was put in place. Showing it for
+    /// signature would have people sign an earlier version than the trail records.
+    #[error(
+        "stored record {record_id} (revision {revision}) is older than its trail: written at event {stored_seq}, the trail is at event {trail_seq}"
+    )]
+    RecordOlderThanTrail { record_id: String, revision: u32, stored_seq: i64, trail_seq: i64 },
+    /// The stored record document names a trail head its inspection's stream does not hold (or,
+    /// frozen, not the head its freeze statement signed): the trail is shorter than the record, or
+    /// the two come from different copies.
+    #[error(
+        "stored record {record_id} does not match its trail: written at event {stored_seq}, the trail ends at or was signed at event {trail_seq}"
+    )]
+    RecordTrailMismatch { record_id: String, stored_seq: i64, trail_seq: i64 },
 }
 
 impl StoreError {
@@ -149,6 +163,18 @@ impl Explain for StoreError {
                 ErrorClass::Integrity { what: format!("inspection {inspection_id}") },
                 "本机存储的这次检查与它的全过程记录对不上：全过程记录比检查短，或二者来自不同的数据副本（例如只恢复了部分备份）。本次检查未被打开，也未改动任何数据。请勿清除应用数据，联系管理员核对备份。",
                 "The stored inspection does not match its trail: the trail is shorter than the inspection, or the two come from different copies of the data (for example a partly restored backup). The inspection was not opened and nothing was changed. Do not clear the app's data; contact your administrator to check the backups.",
+            ),
+            StoreError::RecordOlderThanTrail { record_id, .. } => Explained::new(
+                "store.record_older_than_trail",
+                ErrorClass::Integrity { what: format!("record {record_id}") },
+                "本机存储的这份现场检查笔录比它的全过程记录旧：可能恢复了旧备份，或数据被回退到了较早的版本。为免当事人签署比已记录内容更早的版本，该笔录未被打开，也未改动任何数据。请勿签字、继续修改或清除应用数据，联系管理员用全过程记录和最新备份核对后恢复。",
+                "The stored on-site record is older than its trail: an older backup may have been restored, or the data was rolled back to an earlier version. So that nobody signs an earlier version than was recorded, the record was not opened and nothing was changed. Do not sign, keep editing or clear the app's data; contact your administrator to check it against the trail and the latest backup and restore it.",
+            ),
+            StoreError::RecordTrailMismatch { record_id, .. } => Explained::new(
+                "store.record_trail_mismatch",
+                ErrorClass::Integrity { what: format!("record {record_id}") },
+                "本机存储的这份现场检查笔录与它的全过程记录对不上：全过程记录比笔录短，或二者来自不同的数据副本（例如只恢复了部分备份）。该笔录未被打开，也未改动任何数据。请勿清除应用数据，联系管理员核对备份。",
+                "The stored on-site record does not match its trail: the trail is shorter than the record, or the two come from different copies of the data (for example a partly restored backup). The record was not opened and nothing was changed. Do not clear the app's data; contact your administrator to check the backups.",
             ),
             // `reason` is a parser's text about decrypted data: the log gets it, the message does not.
             StoreError::Corrupt { what, .. } => Explained::new(

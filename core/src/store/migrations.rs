@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/0009_trail_anchors.sql"),
     include_str!("sql/0010_evidence_sealed_thumbnail.sql"),
     include_str!("sql/0011_sealed_metadata.sql"),
+    include_str!("sql/0012_record_revision_binding.sql"),
 ];
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -34,8 +35,11 @@ pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 pub type DataStep = fn(&Transaction<'_>, Option<&Keyring>) -> crate::Result<()>;
 
 /// The migrations (by version) that carry a [`DataStep`].
-const DATA_STEPS: &[(i64, DataStep)] =
-    &[(7, super::inspection_body::upgrade_to_format_2), (11, super::sealed_metadata::seal_register_rows)];
+const DATA_STEPS: &[(i64, DataStep)] = &[
+    (7, super::inspection_body::upgrade_to_format_2),
+    (11, super::sealed_metadata::seal_register_rows),
+    (12, super::record_body::upgrade_to_format_2),
+];
 
 /// Where a migration's SQL hands over to its [`DataStep`].
 const DATA_STEP_MARKER: &str = "-- fieldseal:data-step";

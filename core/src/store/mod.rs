@@ -15,6 +15,7 @@ mod migrations;
 pub mod notes;
 mod open;
 mod private_fs;
+pub mod record_body;
 mod sealed_metadata;
 pub mod trail;
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::{
 /// Appends `event` to its stream inside the caller's transaction, so the event commits or rolls back
 /// with the change it describes. An event in an inspection's stream also moves the head recorded in
 /// that inspection's sealed body (see [`super::inspection_body`]), so the body stays as new as its
-/// trail.
+/// trail; draft records of the inspection follow it too (see [`super::record_body`]).
 pub fn append(tx: &Transaction<'_>, keys: &Keyring, event: &DomainEvent) -> Result<TrailEntry> {
     let entry = append_unfollowed(tx, keys, event)?;
     super::inspection_body::follow_trail(tx, keys, &entry)?;
@@ -26,7 +26,8 @@ pub fn append(tx: &Transaction<'_>, keys: &Keyring, event: &DomainEvent) -> Resu
 }
 
 /// [`append`] without moving the inspection body's head: only for the inspection's own save, which
-/// seals a new body with the new head right after.
+/// seals a new body with the new head right after. Draft records of the inspection still follow
+/// (an inspection saved while its record is a draft, as freezing does).
 pub(super) fn append_unfollowed(
     tx: &Transaction<'_>,
     keys: &Keyring,
@@ -74,6 +75,7 @@ pub(super) fn append_unfollowed(
         ],
     )
     .map_err(StoreError::sql("append trail event"))?;
+    super::record_body::follow_trail(tx, keys, &entry)?;
     Ok(entry)
 }
 
