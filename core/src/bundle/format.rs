@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     crypto::signer::key_id,
+    evidence::MediaType,
     protocol::{ProtocolError, base64url},
 };
 
@@ -53,18 +54,10 @@ pub fn image_path(record_id: &str, entry_id: &str) -> String {
 pub fn evidence_manifest_path(evidence_id: &str) -> String {
     format!("evidence/{evidence_id}/manifest.json")
 }
+/// The original's member, named by its media type (`original.heic`, `original.avif`, …); a media
+/// type this version does not know (none is sealed) is `original.bin`.
 pub fn original_path(evidence_id: &str, media_type: &str) -> String {
-    let ext = match media_type {
-        "image/jpeg" => "jpg",
-        "image/png" => "png",
-        "image/heic" => "heic",
-        "video/mp4" => "mp4",
-        "video/quicktime" => "mov",
-        "audio/wav" | "audio/x-wav" => "wav",
-        "audio/mp4" => "m4a",
-        "application/pdf" => "pdf",
-        _ => "bin",
-    };
+    let ext = MediaType::from_mime(media_type).map_or("bin", MediaType::extension);
     format!("evidence/{evidence_id}/original.{ext}")
 }
 

@@ -192,6 +192,27 @@ impl MediaType {
         ALL.iter().copied().find(|m| m.mime() == mime)
     }
 
+    /// The file name extension of this media (`heic`, `avif`, `3gp`, …): an exported bundle's
+    /// original is named with it, so a reviewer's tools open it as what it is.
+    pub fn extension(self) -> &'static str {
+        match self {
+            MediaType::Jpeg => "jpg",
+            MediaType::Png => "png",
+            MediaType::Heic => "heic",
+            MediaType::Heif => "heif",
+            MediaType::Avif => "avif",
+            MediaType::Mp4 => "mp4",
+            MediaType::Mov => "mov",
+            MediaType::ThreeGp => "3gp",
+            MediaType::M4a => "m4a",
+            MediaType::Aac => "aac",
+            MediaType::Amr => "amr",
+            MediaType::Wav => "wav",
+            MediaType::Mp3 => "mp3",
+            MediaType::Pdf => "pdf",
+        }
+    }
+
     /// A short human name for messages ("JPEG").
     pub fn label(self) -> &'static str {
         match self {
