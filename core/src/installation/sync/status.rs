@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::{
     Result,
     outbox::{self, NetworkPolicy, OutboxItem, OutboxKind, WedgedReason},
+    protocol::trail_head::parse_trail_head_id,
     store::{Keyring, StoreError},
 };
 
@@ -174,15 +175,22 @@ fn evidence_facts(conn: &Connection, keys: Option<&Keyring>) -> Result<HashMap<S
     Ok(out)
 }
 
-/// The inspection a row belongs to, when the store knows it.
+/// The inspection a row belongs to, when the store knows it: an evidence item's or a record's
+/// row, a trail head's stream (`inspection:<id>@<seq>`).
 pub(super) fn inspection_of(conn: &Connection, item: &OutboxItem) -> Result<Option<String>> {
-    if item.kind != OutboxKind::Evidence {
-        return Ok(None);
-    }
+    let table = match item.kind {
+        OutboxKind::Evidence => "SELECT inspection_id FROM evidence WHERE id = ?1",
+        OutboxKind::Record => "SELECT inspection_id FROM records WHERE id = ?1",
+        OutboxKind::TrailHead => {
+            return Ok(parse_trail_head_id(&item.object_id)
+                .and_then(|(stream, _)| stream.strip_prefix("inspection:"))
+                .map(str::to_owned));
+        }
+    };
     Ok(conn
-        .query_row("SELECT inspection_id FROM evidence WHERE id = ?1", [&item.object_id], |r| r.get(0))
+        .query_row(table, [&item.object_id], |r| r.get(0))
         .optional()
-        .map_err(StoreError::sql("read evidence"))?)
+        .map_err(StoreError::sql("read the inspection of an upload"))?)
 }
 
 fn count(items: &[OutboxItem], discarded: &[i64]) -> Counts {
@@ -266,7 +274,10 @@ pub(super) fn read(conn: &Connection, keys: &Keyring, syncing: bool) -> Result<S
         rows.push(SyncItem {
             item_id: item.id,
             kind: item.kind,
-            inspection_id: fact.map(|f| f.inspection_id.clone()),
+            inspection_id: match fact {
+                Some(f) => Some(f.inspection_id.clone()),
+                None => inspection_of(conn, &item)?,
+            },
             object_id: item.object_id,
             state,
             attempts: u32::try_from(item.attempts).unwrap_or(u32::MAX),

@@ -11,14 +11,8 @@ import org.junit.Rule
 import org.junit.Test
 import org.junit.rules.TemporaryFolder
 import kotlinx.coroutines.runBlocking
-import java.awt.image.BufferedImage
 import java.io.File
 import java.time.LocalDate
-import java.time.OffsetDateTime
-import java.time.ZoneOffset
-import java.time.format.DateTimeFormatter
-import java.util.Random
-import javax.imageio.ImageIO
 
 /**
  * 清单式检查 — a whole inspection walked through the generated bindings with the example register and
@@ -28,18 +22,13 @@ import javax.imageio.ImageIO
 class InspectionWalkthroughTest {
     @get:Rule val tmp = TemporaryFolder()
 
-    private val today: LocalDate = LocalDate.now()
+    private val visit by lazy { FieldVisit(File(tmp.root, "captures")) }
+
+    private val today: LocalDate get() = visit.today
 
     private fun openStore() = Fieldseal.open(File(tmp.root, "data").path, AesGcmKeyVault(), EcDeviceSigner())
 
-    /** The harness runs from the repository root; walking up also finds it from a sub-folder. */
-    private val repoRoot: File by lazy {
-        generateSequence(File(System.getProperty("user.dir")).absoluteFile) { it.parentFile }
-            .firstOrNull { File(it, "examples/register.json").isFile }
-            ?: error("examples/register.json not found above ${System.getProperty("user.dir")}")
-    }
-
-    private fun example(path: String) = File(repoRoot, path).readText()
+    private fun example(path: String) = Examples.read(path)
 
     /** Imports the example register and template; returns the register's inspectors. */
     private fun Fieldseal.loadExamples(): List<RegisterInspector> {
@@ -98,49 +87,15 @@ class InspectionWalkthroughTest {
         return session to team
     }
 
-    /** Seals a JPEG drawn here (distinct pixels per [seed], so no two captures are the same bytes). */
-    private fun EvidenceIngest.captureJpeg(
-        inspectionId: String,
-        itemId: String,
-        kind: EvidenceKind,
-        operator: String,
-        seed: Int,
-    ): IngestOutcome {
-        val image = BufferedImage(320, 240, BufferedImage.TYPE_INT_RGB)
-        val random = Random(seed.toLong())
-        for (y in 0 until 240) for (x in 0 until 320) image.setRGB(x, y, random.nextInt(0xFFFFFF))
-        val file = File(tmp.root, "captures").apply { mkdirs() }.resolve("IMG_$seed.jpg")
-        assertTrue(ImageIO.write(image, "jpg", file))
-        val now = OffsetDateTime.now(ZoneOffset.ofHours(8)).format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)
-        val request =
-            IngestRequest(
-                sourcePath = file.path,
-                inspectionId = inspectionId,
-                itemId = itemId,
-                kind = kind,
-                operator = operator,
-                location = LocationFix(lat = SITE_FIX.lat, lon = SITE_FIX.lon, accuracyM = 8.0, provider = "gps", fixTime = now, mocked = false),
-                clock = CaptureClock(wallClock = now, monotonicMs = 3_600_000uL),
-                appVersion = "0.1.0-kotlin-test",
-            )
-        return runBlocking { ingest(request, null, CancelHandle()) }
-    }
+    private fun EvidenceIngest.captureJpeg(inspectionId: String, itemId: String, kind: EvidenceKind, operator: String, seed: Int): IngestOutcome =
+        with(visit) { captureJpeg(inspectionId, itemId, kind, operator, seed) }
 
     private fun ChecklistView.items(): List<ItemView> = sections.flatMap { it.items }
 
     private fun ChecklistView.item(id: String): ItemView = items().single { it.id == id }
 
     /** A valid answer for an item, read from its answer type and limits. */
-    private fun validAnswer(item: ItemView, result: ResultCode = ResultCode.PASS): AnswerValue =
-        when (item.answerType) {
-            "result" -> AnswerValue.Result(result, null)
-            "number" -> AnswerValue.Number(item.min ?: item.max ?: 1.0)
-            "text" -> AnswerValue.Text("导流沟局部破损约0.5米，收集池未见渗漏。")
-            "single_choice" -> AnswerValue.SingleChoice(item.options.first().value)
-            "multiple_choice" -> AnswerValue.MultipleChoice(item.options.take(2).map { it.value })
-            "date" -> AnswerValue.Date(today.minusDays(10).toString())
-            else -> throw AssertionError("unknown answer type ${item.answerType}")
-        }
+    private fun validAnswer(item: ItemView, result: ResultCode = ResultCode.PASS): AnswerValue = visit.answerFor(item, result)
 
     /** Everything a screen would compare to see that a refused call changed nothing. */
     private data class Snapshot(
@@ -471,9 +426,9 @@ class InspectionWalkthroughTest {
         }
 
     private companion object {
-        const val TEMPLATE_ID = "tpl.hazardous-waste.storage"
-        const val ENTERPRISE = "ent-chem"
-        val SITE_FIX = Location(lat = 30.6049, lon = 121.0991, accuracyM = 8.0, provider = "gps", mocked = false)
+        const val TEMPLATE_ID = Examples.TEMPLATE_ID
+        const val ENTERPRISE = Examples.ENTERPRISE
+        val SITE_FIX = Examples.SITE_FIX
         val HEADER_FIELDS =
             mapOf(
                 "enterprise_name" to HeaderField.ENTERPRISE_NAME,

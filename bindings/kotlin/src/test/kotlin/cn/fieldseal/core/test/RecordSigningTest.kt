@@ -6,23 +6,11 @@ import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
-import org.junit.Assert.fail
 import org.junit.Rule
 import org.junit.Test
 import org.junit.rules.TemporaryFolder
-import java.awt.image.BufferedImage
 import java.io.File
 import java.io.RandomAccessFile
-import java.time.LocalDate
-import java.time.OffsetDateTime
-import java.time.ZoneOffset
-import java.time.format.DateTimeFormatter
-import java.util.Random
-import javax.imageio.ImageIO
-import kotlin.math.PI
-import kotlin.math.cos
-import kotlin.math.roundToInt
-import kotlin.math.sin
 
 /**
  * 现场检查笔录 — the on-site record signed from Kotlin through the generated bindings: a real
@@ -33,163 +21,29 @@ import kotlin.math.sin
 class RecordSigningTest {
     @get:Rule val tmp = TemporaryFolder()
 
-    private val today: LocalDate = LocalDate.now()
+    private val visit by lazy { FieldVisit(File(tmp.root, "captures")) }
 
     private fun openStore() = Fieldseal.open(File(tmp.root, "data").path, AesGcmKeyVault(), EcDeviceSigner())
 
-    private val repoRoot: File by lazy {
-        generateSequence(File(System.getProperty("user.dir")).absoluteFile) { it.parentFile }
-            .firstOrNull { File(it, "examples/register.json").isFile }
-            ?: error("examples/register.json not found above ${System.getProperty("user.dir")}")
-    }
-
-    // ---- an inspection waiting for signature, as the checklist screens leave it ----
-
-    private fun ChecklistView.items(): List<ItemView> = sections.flatMap { it.items }
-
-    private fun answerFor(item: ItemView, result: ResultCode): AnswerValue =
-        when (item.answerType) {
-            "result" -> AnswerValue.Result(result, null)
-            "number" -> AnswerValue.Number(item.min ?: item.max ?: 1.0)
-            "text" -> AnswerValue.Text("导流沟局部破损约0.5米，收集池未见渗漏。")
-            "single_choice" -> AnswerValue.SingleChoice(item.options.first().value)
-            "multiple_choice" -> AnswerValue.MultipleChoice(item.options.take(2).map { it.value })
-            "date" -> AnswerValue.Date(today.minusDays(10).toString())
-            else -> throw AssertionError("unknown answer type ${item.answerType}")
-        }
-
-    private fun now(): String = OffsetDateTime.now(ZoneOffset.ofHours(8)).format(DateTimeFormatter.ISO_OFFSET_DATE_TIME)
-
-    private fun sealPhoto(store: Fieldseal, inspectionId: String, itemId: String, kind: EvidenceKind, operator: String, seed: Int) {
-        val image = BufferedImage(320, 240, BufferedImage.TYPE_INT_RGB)
-        val random = Random(seed.toLong())
-        for (y in 0 until 240) for (x in 0 until 320) image.setRGB(x, y, random.nextInt(0xFFFFFF))
-        val file = File(tmp.root, "captures").apply { mkdirs() }.resolve("IMG_$seed.jpg")
-        assertTrue(ImageIO.write(image, "jpg", file))
-        val request =
-            IngestRequest(
-                sourcePath = file.path,
-                inspectionId = inspectionId,
-                itemId = itemId,
-                kind = kind,
-                operator = operator,
-                location = LocationFix(lat = SITE.lat, lon = SITE.lon, accuracyM = 8.0, provider = "gps", fixTime = now(), mocked = false),
-                clock = CaptureClock(wallClock = now(), monotonicMs = 3_600_000uL),
-                appVersion = "0.1.0-kotlin-test",
-            )
-        runBlocking { store.evidence().ingest(request, null, CancelHandle()) }
-    }
-
-    /** A visit walked to 待签字: every visible item answered (one failed, with its finding), the photos sealed. */
+    /** A visit walked to 待签字 from the example files: every visible item answered (one failed, with its finding), the photos sealed. */
     private fun Fieldseal.pendingSignature(): Pair<InspectionSession, List<String>> {
-        importRegister(File(repoRoot, "examples/register.json").readText())
-        importTemplate(File(repoRoot, "examples/templates/hazardous-waste-storage.json").readText())
-        val team =
-            registerInspectors()
-                .filter { it.certified && !LocalDate.parse(it.validFrom).isAfter(today) && !LocalDate.parse(it.validUntil).isBefore(today) }
-                .take(2)
-                .map { it.id }
-        if (team.size < 2) fail("examples/register.json has fewer than two certificates valid on $today: refresh its dates")
-        val session =
-            createInspection(
-                Task("T-2025-HW-0002", "危险废物贮存设施专项检查", TaskSource.CAMPAIGN, "ent-chem", "tpl.hazardous-waste.storage", today.toString()),
-            )
-        session.approve("科长 王立")
-        session.schedule(today.toString())
-        session.assignInspectors(team)
-        session.prepareOffline()
-        session.checkIn(Location(lat = SITE.lat, lon = SITE.lon, accuracyM = 8.0, provider = "gps", mocked = false))
-        session.showCredentials("电子执法证二维码")
-        session.answerRecusal(false, null)
-        session.startRecording()
-        val failed = session.checklist().items().first { it.answerType == "result" && "#" in it.id }.id
-        repeat(10) {
-            for (item in session.checklist().items().filter { it.visible && it.answer == null }) {
-                session.setAnswer(item.id, answerFor(item, if (item.id == failed) ResultCode.FAIL else ResultCode.PASS), team[0], null)
-            }
-        }
-        var seed = 0
-        for (item in session.checklist().items()) {
-            for (need in item.evidenceNeeded.filter { it.have < it.min }) {
-                repeat((need.min - need.have).toInt()) { sealPhoto(this, session.id(), item.id, need.kind, team[0], seed++) }
-            }
-        }
-        session.addFinding(
-            NewFinding(failed, null, "危废贮存间导流沟破损，防渗层局部开裂。", emptyList(), emptyList(),
-                Handling.RectifyByDeadline("修复导流沟及防渗层，并提交整改照片", today.plusDays(30).toString())),
-        )
-        for (blocker in session.blockers().filter { it.field != null }) {
-            when (blocker.field) {
-                "place" -> session.setHeader(HeaderField.PLACE, "危废贮存间及RTO装置区")
-                "person_in_charge_name" -> session.setHeader(HeaderField.PERSON_IN_CHARGE_NAME, "李明")
-                "person_in_charge_post" -> session.setHeader(HeaderField.PERSON_IN_CHARGE_POST, "安环部经理")
-                "recorder_id" -> session.setHeader(HeaderField.RECORDER_ID, team[1])
-                else -> fail("unexpected header blocker ${blocker.field}")
-            }
-        }
-        assertEquals(InspectionState.PENDING_SIGNATURE, session.submitForSignature())
+        visit.importExamples(this)
+        val team = visit.validTeam(this)
+        val session = createInspection(visit.task("T-2025-HW-0002"))
+        visit.walkToPendingSignature(this, session, team)
         return session to team
     }
 
-    // ---- the signature pad ----
+    private val pad get() = visit.pad
 
-    /** One sample as a pad reports it: position in pad pixels, time, pressure 0–1, and whether the pen lifted after it. */
-    private data class PenSample(val x: Float, val y: Float, val tMs: Long, val pressure: Float, val penUp: Boolean)
+    private fun signature(seed: Long) = visit.signature(seed)
 
-    /**
-     * Handwriting as a 120 Hz pad delivers it: a few pen-down strokes of curved movement with jittered
-     * timing, pressure rising after touch-down and falling before lift-off, 150–300 ms pen-up gaps.
-     */
-    private fun handwriting(seed: Long, pad: Pad): List<PenSample> {
-        val random = Random(seed)
-        val samples = mutableListOf<PenSample>()
-        var t = 1_700_000_000_000L + random.nextInt(10_000)
-        val strokes = 3 + random.nextInt(3)
-        for (s in 0 until strokes) {
-            val startX = pad.width.toFloat() * (0.1f + 0.8f * s / strokes)
-            val startY = pad.height.toFloat() * (0.3f + 0.4f * random.nextFloat())
-            val n = 30 + random.nextInt(40)
-            val amplitude = pad.height.toFloat() * (0.15f + 0.15f * random.nextFloat())
-            val run = pad.width.toFloat() * 0.6f / strokes
-            for (i in 0 until n) {
-                val u = i.toFloat() / (n - 1)
-                val x = startX + run * u + 3f * random.nextGaussian().toFloat()
-                val y = startY + amplitude * sin(2 * PI * (u * 1.5 + s * 0.3)).toFloat() + 2f * random.nextGaussian().toFloat()
-                val pressure = (0.35f + 0.5f * sin(PI * u).toFloat() + 0.05f * random.nextFloat()).coerceIn(0f, 1f)
-                samples += PenSample(x.coerceIn(0f, pad.width.toFloat()), y.coerceIn(0f, pad.height.toFloat()), t, pressure, penUp = i == n - 1)
-                t += 7 + random.nextInt(3)
-            }
-            t += 150 + random.nextInt(150)
-        }
-        return samples
-    }
+    private fun clock() = visit.clock()
 
-    /** What the app's pad adapter does: integer pad pixels, milliseconds from the first sample, pressure 0–1023, a stroke per pen-down. */
-    private fun strokesOf(samples: List<PenSample>, pad: Pad): Strokes {
-        val t0 = samples.first().tMs
-        val strokes = mutableListOf<List<StrokePoint>>()
-        var current = mutableListOf<StrokePoint>()
-        for (s in samples) {
-            current += StrokePoint(x = s.x.roundToInt().toUInt(), y = s.y.roundToInt().toUInt(), t = (s.tMs - t0).toUInt(), p = (s.pressure * 1023).roundToInt().toUShort())
-            if (s.penUp) {
-                strokes += current
-                current = mutableListOf()
-            }
-        }
-        if (current.isNotEmpty()) strokes += current
-        return Strokes(pad = pad, strokes = strokes)
-    }
-
-    private val pad = Pad(width = 1080u, height = 420u, dpi = 420u)
-
-    private fun signature(seed: Long) = strokesOf(handwriting(seed, pad), pad)
-
-    private fun clock() = CaptureClock(wallClock = now(), monotonicMs = 3_700_000uL, serverOffsetMs = -1_250L)
-
-    private fun fix() = LocationFix(lat = SITE.lat, lon = SITE.lon, accuracyM = 6.0, provider = "fused", fixTime = now(), mocked = false)
+    private fun fix() = visit.fix()
 
     private fun RecordSession.signAs(view: RecordView, role: SignerRole, inspectorId: String?, seed: Long): EntrySummary =
-        runBlocking { sign(view.recordId, view.documentHash, role, inspectorId, null, signature(seed), clock(), fix()) }
+        with(visit) { signAs(view, role, inspectorId, seed) }
 
     private fun verify(store: Fieldseal, bundle: File): BundleVerification =
         runBlocking { store.verifyBundle(bundle.path, store.devicePublicKey()) }
@@ -345,9 +199,5 @@ class RecordSigningTest {
             return i
         }
         error("not found")
-    }
-
-    private companion object {
-        val SITE = GeoPoint(lat = 30.6049, lon = 121.0991)
     }
 }
