@@ -72,6 +72,9 @@ pub enum IntegrityProblemKind {
     StateDisagrees { inspection_id: String, stored: String, trail: String },
     /// An inspection row that does not open (the list skips it; the check reports it).
     InspectionUnreadable { inspection_id: String },
+    /// An anchor's countersignature slot holds something that is not intake's receipt for it under
+    /// the enrolled intake key.
+    CountersignatureRefused { counter: u64, detail: String },
 }
 
 /// One problem with its explanation.
@@ -94,6 +97,8 @@ pub struct TrailVerification {
     pub anchor_message_en: String,
     pub streams_checked: u64,
     pub anchors_checked: u64,
+    /// Anchors whose countersignature by the province verified.
+    pub anchors_countersigned: u64,
     pub problems: Vec<IntegrityProblem>,
     /// Everything in the vault's quarantine, alarms first.
     pub quarantined: Vec<QuarantinedBlob>,
@@ -332,7 +337,12 @@ impl Installation {
             check_evidence_set(store, inspection_id, &entries, &vanished, &mut problems)?;
         }
 
-        let strength = self.anchor_strength();
+        let (countersigned, refused) = super::sync::countersigned::check(store, &verified)?;
+        problems.extend(refused.into_iter().map(|r| IntegrityProblemKind::CountersignatureRefused {
+            counter: r.counter,
+            detail: r.reason.to_owned(),
+        }));
+        let strength = if countersigned > 0 { AnchorStrength::Countersigned } else { self.anchor_strength() };
         let problems: Vec<IntegrityProblem> = problems.into_iter().map(explain).collect();
         Ok(TrailVerification {
             all_good: problems.is_empty(),
@@ -341,6 +351,7 @@ impl Installation {
             anchor_message_en: strength.message_en().to_owned(),
             streams_checked: streams.len() as u64,
             anchors_checked: verified.statements.len() as u64,
+            anchors_countersigned: countersigned,
             problems,
             quarantined,
         })
@@ -440,6 +451,10 @@ fn explain(kind: IntegrityProblemKind) -> IntegrityProblem {
         K::StateDisagrees { inspection_id, stored, trail } => (
             format!("检查 {inspection_id} 保存的状态（{stored}）与全过程记录（{trail}）不一致。请联系管理员核查。"),
             format!("Inspection {inspection_id} is stored as {stored} but its trail says {trail}. Ask an administrator to investigate."),
+        ),
+        K::CountersignatureRefused { counter, .. } => (
+            format!("第 {counter} 个签名链头保存的省级平台会签无法通过校验（不是当前注册平台对该链头的回执），未予采信。若设备已重新注册到其他平台，这属正常；否则请联系管理员核查。"),
+            format!("The province's countersignature kept for signed head {counter} does not verify (it is not the enrolled intake's receipt for that head) and is not counted. If the device was enrolled with another intake since, this is expected; otherwise ask an administrator to investigate."),
         ),
         K::InspectionUnreadable { inspection_id } => (
             format!("检查 {inspection_id} 的数据无法解密读取。请联系管理员。"),

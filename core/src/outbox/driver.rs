@@ -12,7 +12,8 @@
 //!
 //! A frozen record is sent as its signed freeze statement once every evidence item of its
 //! inspection is acknowledged; the trail head after the freeze follows once the record is
-//! (protocol::trail_head). Their receipts name the statement's own hash.
+//! (protocol::trail_head). Their receipts name the statement's own hash; a trail head's receipt is
+//! kept as well as the countersignature of the trail anchor its statement names.
 
 use std::{
     sync::atomic::AtomicU64,
@@ -31,13 +32,15 @@ use crate::{
         SignedEnvelope,
         receipt::ReceiptKind,
         statement::statement_sha256,
-        trail_head::{TRAIL_HEAD_TYPE, TRAIL_HEAD_VERSION, TrailHeadStatement, parse_trail_head_id},
+        trail_head::{
+            AnchorRef, TRAIL_HEAD_TYPE, TRAIL_HEAD_VERSION, TrailHeadStatement, parse_trail_head_id,
+        },
     },
     record::{RecordError, persist},
-    store::{Store, StoreError, evidence as evidence_rows, trail},
+    store::{Store, StoreError, anchors, evidence as evidence_rows, trail},
     sync::{
         Enrolment, IntakeClient, SyncError, enrolment,
-        receipt::{self, ExpectedReceipt},
+        receipt::{self, Countersignature, ExpectedReceipt},
         upload::{self, BlobUpload},
     },
 };
@@ -105,6 +108,13 @@ pub struct Driver<'a> {
 enum Outcome {
     Acknowledged,
     HeldBack,
+}
+
+/// A signed statement with no blob, and where intake takes it.
+struct Statement<'a> {
+    path: &'static str,
+    kind: ReceiptKind,
+    envelope: &'a SignedEnvelope,
 }
 
 impl Driver<'_> {
@@ -187,21 +197,15 @@ impl Driver<'_> {
                     what: "queued for upload but not frozen".into(),
                 })?;
                 self.store.write(|tx, _| queue::start_attempt(tx, item.id))?;
-                self.send_statement(item, "/v1/records", ReceiptKind::Record, &freeze, enrolment, server_key)
-                    .await
+                let sent = Statement { path: "/v1/records", kind: ReceiptKind::Record, envelope: &freeze };
+                self.send_statement(item, sent, None, enrolment, server_key).await
             }
             OutboxKind::TrailHead => {
-                let envelope = self.trail_head_statement(item)?;
+                let (envelope, anchor) = self.trail_head_statement(item)?;
                 self.store.write(|tx, _| queue::start_attempt(tx, item.id))?;
-                self.send_statement(
-                    item,
-                    "/v1/trail-heads",
-                    ReceiptKind::TrailHead,
-                    &envelope,
-                    enrolment,
-                    server_key,
-                )
-                .await
+                let sent =
+                    Statement { path: "/v1/trail-heads", kind: ReceiptKind::TrailHead, envelope: &envelope };
+                self.send_statement(item, sent, anchor, enrolment, server_key).await
             }
         }
     }
@@ -243,20 +247,20 @@ impl Driver<'_> {
     }
 
     /// A record or trail head: a statement with no blob, whose receipt names the statement's own
-    /// hash.
+    /// hash. A trail head's verified receipt also becomes the countersignature of the anchor
+    /// (`countersigns`, by counter) its statement names, in the acknowledgement's transaction.
     async fn send_statement(
         &self,
         item: &OutboxItem,
-        path: &str,
-        kind: ReceiptKind,
-        statement: &SignedEnvelope,
+        sent: Statement<'_>,
+        countersigns: Option<u64>,
         enrolment: &Enrolment,
         server_key: &[u8],
     ) -> Result<Outcome> {
-        let envelope = self.client.submit(path, statement).await?;
-        let hash = statement_sha256(statement)?;
+        let envelope = self.client.submit(sent.path, sent.envelope).await?;
+        let hash = statement_sha256(sent.envelope)?;
         let expected = ExpectedReceipt {
-            kind,
+            kind: sent.kind,
             object_id: item.object_id.clone(),
             sha256: hash.clone(),
             statement_sha256: hash,
@@ -264,13 +268,26 @@ impl Driver<'_> {
         };
         receipt::check(&envelope, server_key, &expected)?;
         let stored = envelope.to_json_string()?;
-        self.store.write(|tx, _| queue::acknowledge(tx, item.id, stored.as_bytes()))?;
+        let countersignature = countersigns
+            .map(|counter| {
+                let kept = Countersignature { receipt: envelope, trail_head: sent.envelope.payload.clone() };
+                Ok::<_, Error>((counter, kept.to_bytes()?))
+            })
+            .transpose()?;
+        self.store.write(|tx, _| {
+            queue::acknowledge(tx, item.id, stored.as_bytes())?;
+            match &countersignature {
+                Some((counter, bytes)) => anchors::set_countersignature(tx, *counter, bytes),
+                None => Ok(()),
+            }
+        })?;
         Ok(Outcome::Acknowledged)
     }
 
-    /// Signs the head a trail-head row names, after checking the whole chain up to it. The payload
-    /// is read from the stored chain only, so every attempt signs the same statement.
-    fn trail_head_statement(&self, item: &OutboxItem) -> Result<SignedEnvelope> {
+    /// Signs the head a trail-head row names, after checking the whole chain up to it, naming the
+    /// anchor that covers it; returns the envelope and that anchor's counter. The payload is read
+    /// from the stored chain and anchors only, so every attempt signs the same statement.
+    fn trail_head_statement(&self, item: &OutboxItem) -> Result<(SignedEnvelope, Option<u64>)> {
         let corrupt = |what: &str| StoreError::Corrupt {
             what: format!("outbox trail head {}", item.object_id),
             reason: what.to_owned(),
@@ -282,6 +299,7 @@ impl Driver<'_> {
         let record_id = item.depends_on.first().ok_or_else(|| corrupt("names no record"))?;
         let entries = self.store.read(|conn, keys| trail::verify_stream(conn, keys, stream))?;
         let head = entries.iter().find(|e| e.seq == seq).ok_or_else(|| corrupt("no such event"))?;
+        let anchor = self.store.read(|conn, _| anchors::first_of_at_or_after(conn, stream, seq))?;
         let statement = TrailHeadStatement {
             statement: TRAIL_HEAD_TYPE.to_owned(),
             v: TRAIL_HEAD_VERSION,
@@ -293,9 +311,10 @@ impl Driver<'_> {
             at: head.at.clone(),
             record_id: record_id.clone(),
             device_key_id: key_id(&self.signer.public_key()?)?,
+            anchor: anchor.clone().map(|(counter, anchor_hash)| AnchorRef { counter, anchor_hash }),
         };
         let payload = serde_json::to_value(&statement).map_err(|e| corrupt(&e.to_string()))?;
-        SignedEnvelope::seal(&payload, self.signer)
+        Ok((SignedEnvelope::seal(&payload, self.signer)?, anchor.map(|(counter, _)| counter)))
     }
 
     /// Backs a row off (true) or wedges it (false), keeping the offset the server last reported.

@@ -7,12 +7,18 @@
 //! the stored chain (no signing time in it): re-signing it after a lost answer names the same
 //! statement ([`super::statement::statement_sha256`] covers the payload, not the randomised
 //! signature), so intake answers with the receipt it issued the first time.
+//!
+//! Version 2 adds `anchor`: the installation's signed head (trail anchor, `crate::trail::anchor`)
+//! that signs this head, or the first one of the stream after it, by counter and anchor hash. Intake's receipt signs the statement's
+//! hash and therefore the anchor hash in it: the device keeps the receipt with the statement as that
+//! anchor's countersignature ([`crate::sync::receipt::Countersignature`]). `null` when no anchor of
+//! the stream reaches the head yet (a crash between the freeze and its anchor).
 
 use serde::{Deserialize, Serialize};
 
 /// Intake's statement type for trail heads.
 pub const TRAIL_HEAD_TYPE: &str = "trail_head";
-pub const TRAIL_HEAD_VERSION: u32 = 1;
+pub const TRAIL_HEAD_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +40,16 @@ pub struct TrailHeadStatement {
     /// The frozen record (or addendum) this head follows.
     pub record_id: String,
     pub device_key_id: String,
+    /// The oldest anchor of `stream` at or after `seq` (v2).
+    pub anchor: Option<AnchorRef>,
+}
+
+/// 锚定 — one of the installation's signed heads, as a trail-head statement names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnchorRef {
+    pub counter: u64,
+    pub anchor_hash: String,
 }
 
 /// `<stream>@<seq>`: the outbox object id and intake's `trail_id` of one head.

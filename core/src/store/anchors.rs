@@ -78,8 +78,42 @@ pub fn latest_of(conn: &Connection, stream: &str) -> Result<Option<(i64, String)
         .map_err(StoreError::sql("read trail anchor"))?)
 }
 
-/// The server's countersignature slot: sync stores intake's signature over an anchor's hash here
-/// once it has one. Refused by the database when the anchor already has one.
+/// The oldest anchor of `stream` at or after event `seq`: `(counter, anchor hash)`. Fixed once it
+/// exists (anchors are append-only and a stream's anchored seq only grows), so every attempt to
+/// send a trail head names the same one.
+pub fn first_of_at_or_after(conn: &Connection, stream: &str, seq: i64) -> Result<Option<(u64, String)>> {
+    let row: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT counter, anchor_hash FROM trail_anchors WHERE stream = ?1 AND seq >= ?2
+             ORDER BY counter LIMIT 1",
+            params![stream, seq],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(StoreError::sql("read trail anchor"))?;
+    Ok(row.map(|(counter, hash)| (counter.max(0) as u64, hash)))
+}
+
+/// Every filled countersignature slot, by counter (not verified: see
+/// [`crate::sync::receipt::Countersignature::check`]).
+pub fn countersignatures(conn: &Connection) -> Result<Vec<(u64, Vec<u8>)>> {
+    let mut stmt = conn
+        .prepare("SELECT counter, countersignature FROM trail_anchors WHERE countersignature IS NOT NULL ORDER BY counter")
+        .map_err(StoreError::sql("read anchor countersignatures"))?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+        .map_err(StoreError::sql("read anchor countersignatures"))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (counter, bytes) = row.map_err(StoreError::sql("read anchor countersignatures"))?;
+        out.push((counter.max(0) as u64, bytes));
+    }
+    Ok(out)
+}
+
+/// The server's countersignature slot: sync stores intake's verified receipt for the trail-head
+/// statement naming this anchor's hash here (a [`crate::sync::receipt::Countersignature`]).
+/// Refused by the database when the anchor already has one.
 pub fn set_countersignature(tx: &Transaction<'_>, counter: u64, countersignature: &[u8]) -> Result<()> {
     let counter = i64::try_from(counter).map_err(|_| StoreError::Corrupt {
         what: "trail anchor".into(),

@@ -1,11 +1,23 @@
 //! 回执校验 — a receipt is trusted only when it verifies under the intake key learnt at enrolment
 //! and names exactly what was sent: the kind, the object, the content hash, the statement hash and
 //! this device. Anything else is refused and the local copy stays unreleased.
+//!
+//! A verified receipt for a trail head is also kept as the countersignature (会签) of the trail
+//! anchor the statement names ([`Countersignature`]), so the trail's own verification can say that
+//! the province holds the trail up to that head.
+
+use ring::digest;
+use serde::{Deserialize, Serialize};
 
 use super::SyncError;
-use crate::protocol::{
-    SignedEnvelope,
-    receipt::{Receipt, ReceiptKind},
+use crate::{
+    crypto::column::hex,
+    protocol::{
+        SignedEnvelope,
+        envelope::signing_input,
+        receipt::{Receipt, ReceiptKind},
+        trail_head::{TRAIL_HEAD_TYPE, TRAIL_HEAD_VERSION, TrailHeadStatement},
+    },
 };
 
 /// What a receipt for one submission must name.
@@ -40,6 +52,72 @@ pub fn check(
         return Err(refused("names another device"));
     }
     Ok(receipt)
+}
+
+/// 会签 — intake's receipt for a trail-head statement, kept with that statement's payload in the
+/// countersignature slot of the anchor the statement names (`store::anchors`). Self-contained:
+/// checking it needs only the enrolled intake key and the anchor, so a slot filled by anyone but
+/// sync (a forged or swapped countersignature) is refused by [`Countersignature::check`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Countersignature {
+    /// Intake's signed receipt.
+    pub receipt: SignedEnvelope,
+    /// The trail-head statement's payload as submitted; the receipt names its hash.
+    pub trail_head: serde_json::Value,
+}
+
+/// The anchor a countersignature must name: its counter and hash, and the head it signs.
+#[derive(Debug, Clone, Copy)]
+pub struct AnchorToCountersign<'a> {
+    pub counter: u64,
+    pub anchor_hash: &'a str,
+    pub stream: &'a str,
+    pub seq: i64,
+}
+
+impl Countersignature {
+    pub fn to_bytes(&self) -> crate::Result<Vec<u8>> {
+        serde_json::to_vec(self)
+            .map_err(|e| crate::crypto::CryptoError::integrity(format!("countersignature: {e}")).into())
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, &'static str> {
+        serde_json::from_slice(bytes).map_err(|_| "the kept countersignature is not readable")
+    }
+
+    /// Checks that the receipt verifies under `server_key`, acknowledges exactly the kept
+    /// trail-head statement, and that the statement names `anchor` (counter and hash) for a head of
+    /// the anchor's stream at or before the anchored event. Returns the receipt.
+    pub fn check(&self, server_key: &[u8], anchor: AnchorToCountersign<'_>) -> Result<Receipt, &'static str> {
+        let receipt = Receipt::open(&self.receipt, server_key)
+            .map_err(|_| "the receipt does not verify under the enrolled intake key")?;
+        if receipt.kind != ReceiptKind::TrailHead {
+            return Err("the receipt is not for a trail head");
+        }
+        let input =
+            signing_input(&self.trail_head).map_err(|_| "the kept trail head is not canonical JSON")?;
+        let hash = hex(digest::digest(&digest::SHA256, &input).as_ref());
+        if receipt.statement_sha256 != hash || receipt.sha256 != hash {
+            return Err("the receipt names another trail-head statement");
+        }
+        let head: TrailHeadStatement = serde_json::from_value(self.trail_head.clone())
+            .map_err(|_| "the kept trail head is not a version 2 trail-head statement")?;
+        if head.statement != TRAIL_HEAD_TYPE
+            || head.v != TRAIL_HEAD_VERSION
+            || receipt.object_id != head.trail_id
+        {
+            return Err("the kept trail head is not the one the receipt names");
+        }
+        let named = head.anchor.as_ref().ok_or("the trail head names no anchor")?;
+        if named.counter != anchor.counter || named.anchor_hash != anchor.anchor_hash {
+            return Err("the trail head names another anchor");
+        }
+        if head.stream != anchor.stream || head.seq > anchor.seq {
+            return Err("the trail head is not covered by this anchor");
+        }
+        Ok(receipt)
+    }
 }
 
 #[cfg(test)]

@@ -66,9 +66,11 @@
 //! Events appended after the last anchor are covered by the next one only; cutting them before it
 //! is signed is not detected (the window is one state change or one capture). Someone who restores
 //! both the database and the platform's checkpoint storage to an older copy is detected only by the
-//! server: each anchor row has a `countersignature` slot for intake's signature over its anchor
-//! hash, which sync fills once it exists; a server that has countersigned counter `n` knows any
-//! device presenting less was rolled back.
+//! server: each anchor row has a `countersignature` slot, which sync fills with intake's verified
+//! receipt for the trail-head statement naming that anchor's counter and hash
+//! (`crate::sync::receipt::Countersignature`); a server that has countersigned counter `n` knows
+//! any device presenting less was rolled back. Verification checks each kept countersignature
+//! under the enrolled intake key and reports [`AnchorStrength::Countersigned`] once one holds.
 
 use ring::digest;
 use serde::{Deserialize, Serialize};
@@ -137,6 +139,11 @@ pub struct TrailCheckpoint {
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum AnchorStrength {
+    /// 省级平台会签 — the strongest: a signed head the province countersigned (intake's verified
+    /// receipt for the trail-head statement naming it): the province holds the trail up to it, so
+    /// even a database restored together with the platform's checkpoint cannot go back past it
+    /// unseen by intake.
+    Countersigned,
     /// Signed heads and a checkpoint the platform keeps outside the database.
     Checkpointed,
     /// 锚定较弱 — signed heads only: the platform keeps no checkpoint, so cutting the newest
@@ -147,6 +154,9 @@ pub enum AnchorStrength {
 impl AnchorStrength {
     pub fn message_zh(self) -> &'static str {
         match self {
+            AnchorStrength::Countersigned => {
+                "全过程记录已签名锚定，且省级平台已对链头会签：平台持有截至该链头的记录。"
+            }
             AnchorStrength::Checkpointed => "全过程记录已签名锚定，并在数据库之外保存了检查点。",
             AnchorStrength::SignedHeadsOnly => {
                 "锚定较弱：本设备的密钥库不保存检查点，只能发现被签名链头覆盖的删改；恢复旧数据库副本无法被发现。请使用支持检查点的密钥库或尽快同步。"
@@ -156,6 +166,9 @@ impl AnchorStrength {
 
     pub fn message_en(self) -> &'static str {
         match self {
+            AnchorStrength::Countersigned => {
+                "The trail is anchored by signed heads, and the province countersigned a head: intake holds the trail up to it."
+            }
             AnchorStrength::Checkpointed => {
                 "The trail is anchored by signed heads and a checkpoint kept outside the database."
             }

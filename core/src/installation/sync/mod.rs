@@ -8,8 +8,11 @@
 //! - [`decisions`]: retry and discard of uploads stopped for a person (放弃上传 keeps the evidence
 //!   and is recorded in the trail).
 //! - [`receipts`]: every kept receipt checked again ([`ReceiptCheck`]).
+//! - [`countersigned`]: the province's countersignatures of trail anchors, checked for
+//!   [`crate::Installation::verify_trail`].
 //! - [`error`]: [`SyncEngineError`], what a person asked that cannot be done.
 
+pub(super) mod countersigned;
 mod decisions;
 mod engine;
 mod error;

@@ -177,6 +177,13 @@ class SyncEngineTest {
                 assertTrue(receipts.joinToString { "${it.objectId}: ${it.problem}" }, receipts.all { it.problem == null && it.receiptId != null })
                 assertEquals(setOf(OutboxKind.EVIDENCE, OutboxKind.RECORD, OutboxKind.TRAIL_HEAD), receipts.map { it.kind }.toSet())
 
+                // The trail head's receipt is the province's countersignature of the freeze's
+                // anchor: the trail verification reports the strongest anchor.
+                val trail = store.verifyTrail()
+                assertTrue(trail.problems.joinToString { it.messageEn }, trail.allGood)
+                assertEquals(AnchorStrength.COUNTERSIGNED, trail.anchorStrength)
+                assertEquals(1uL, trail.anchorsCountersigned)
+
                 // Intake holds each item, verified against the device key.
                 val report = intake.adminOk("GET", "/admin/v1/report")
                 for (id in captured) assertTrue("intake holds $id", "\"evidence_id\":\"$id\"" in report)
