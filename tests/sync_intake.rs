@@ -210,6 +210,34 @@ async fn a_device_clock_hours_off_is_learnt_from_intake_and_flagged_on_later_cap
     assert_eq!(terminal.manifest(&after[0]).captured.server_offset_ms, Some(offset));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_clock_hours_off_is_learnt_from_intakes_date_header_at_enrolment() {
+    let ahead = fieldseal_intake::clock::OffsetClock::default();
+    ahead.advance(chrono::Duration::hours(3));
+    let data = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let intake = TestIntake::start_on(data, None, Some(std::sync::Arc::new(ahead))).await;
+    intake.intake.import_register(&example("register.json")).await.unwrap();
+    let terminal = Terminal::new();
+    let client = terminal.client(&intake.base(), &Trust::LoopbackPlain, 64 << 10);
+    // Enrolment is a challenge and the enrolment itself: neither answer has a `server_time`, only
+    // the HTTP `Date`, to the second.
+    enrol(&terminal, &client, &intake).await;
+    let sample = client.clock_sample().expect("a sample from the Date header");
+    assert!(sample.bound_ms >= 500, "a Date is good to half a second at best: {sample:?}");
+    assert!((sample.offset_ms - 3 * 3_600_000).abs() <= sample.bound_ms + 1_000, "{sample:?}");
+
+    let offset =
+        terminal.store.read(|c, _| enrolment::clock_offset_ms(c)).unwrap().expect("kept at enrolment");
+    assert_eq!(offset, sample.offset_ms);
+    let policy = IngestPolicy { known_server_offset_ms: Some(offset), ..IngestPolicy::default() };
+    let after = terminal.seal_photos_with(1, 320, policy);
+    let flags = &terminal.manifest(&after[0]).flags;
+    assert!(
+        flags.iter().any(|f| matches!(f, CaptureFlag::DeviceClockOff { offset_secs, .. } if (offset_secs - 10_800).abs() < 5)),
+        "{flags:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pull: tasks, templates, the register and revocations by cursor, into the task list.
 

@@ -3,20 +3,25 @@
 //!
 //! Authentication is intake's challenge–response (docs/decisions/0007): the device signs a
 //! [`TokenRequest`] over a fresh challenge and sends the bearer token it earns. A token that has
-//! lapsed (401) is renewed once, transparently, with the device key. Every token grant carries
-//! intake's clock, from which the client measures the device clock's offset.
+//! lapsed (401) is renewed once, transparently, with the device key. Token grants, pull pages and
+//! every answer's `Date` carry intake's clock, from which the client measures the device clock's
+//! offset (`super::clock`).
 
 use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
-use super::{SyncError, Trust};
+pub use super::clock::ClockSample;
+use super::{
+    SyncError, Trust,
+    clock::{ServerTime, parse_http_date},
+};
 use crate::{
     crypto::DeviceSigner,
     protocol::{
@@ -46,13 +51,6 @@ impl Default for ClientOptions {
             chunk_size: 1 << 20,
         }
     }
-}
-
-/// Server clock minus device clock, measured around one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClockSample {
-    pub offset_ms: i64,
-    pub measured_at: DateTime<Utc>,
 }
 
 #[derive(Default)]
@@ -123,9 +121,17 @@ impl IntakeClient {
         self.session().device_id = Some(device_id.to_owned());
     }
 
-    /// The last clock sample taken from a token grant.
+    /// The clock sample kept from intake's answers (`super::clock`).
     pub fn clock_sample(&self) -> Option<ClockSample> {
         self.session().clock
+    }
+
+    fn offer_clock(&self, server: ServerTime, sent: Instant) {
+        let sample = ClockSample::measure(server, sent.elapsed(), Utc::now());
+        let mut session = self.session();
+        if sample.supersedes(session.clock.as_ref()) {
+            session.clock = Some(sample);
+        }
     }
 
     fn session(&self) -> std::sync::MutexGuard<'_, Session> {
@@ -142,9 +148,15 @@ impl IntakeClient {
     }
 
     async fn send(&self, during: &'static str, request: RequestBuilder) -> Result<Answer, SyncError> {
+        let sent = Instant::now();
         let response: Response = request.send().await.map_err(|e| transport(during, e))?;
         let status = response.status();
         let headers = response.headers().clone();
+        if let Some(date) =
+            headers.get(reqwest::header::DATE).and_then(|v| v.to_str().ok()).and_then(parse_http_date)
+        {
+            self.offer_clock(ServerTime::DateHeader(date), sent);
+        }
         let body = response.bytes().await.map_err(|e| transport(during, e))?.to_vec();
         Ok(Answer { status, headers, body })
     }
@@ -217,16 +229,8 @@ impl IntakeClient {
         let request = TokenRequest::new(&device_id, &challenge.challenge, Utc::now());
         let envelope = seal(&request, self.signer.as_ref())?;
         let grant: TokenGrant = self.post_unauthed("authenticate", "/v1/auth/token", Some(&envelope)).await?;
-        // The server stamped its time somewhere inside the round trip: assume the middle.
-        let half_trip = chrono::Duration::from_std(sent.elapsed() / 2).unwrap_or_default();
-        let device_then = Utc::now() - half_trip;
-        let sample = ClockSample {
-            offset_ms: (grant.server_time - device_then).num_milliseconds(),
-            measured_at: Utc::now(),
-        };
-        let mut session = self.session();
-        session.token = Some(grant.token.clone());
-        session.clock = Some(sample);
+        self.offer_clock(ServerTime::Stamped(grant.server_time), sent);
+        self.session().token = Some(grant.token.clone());
         Ok(grant.token)
     }
 
@@ -312,8 +316,11 @@ impl IntakeClient {
         if !cursor.is_empty() {
             url.query_pairs_mut().append_pair("cursor", cursor);
         }
+        let sent = Instant::now();
         let answer = self.authed("pull", |http| http.get(url.clone())).await?;
-        Self::json("pull", answer)
+        let page: PullPage = Self::json("pull", answer)?;
+        self.offer_clock(ServerTime::Stamped(page.server_time), sent);
+        Ok(page)
     }
 }
 

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{IntakeClient, SyncError, client::ClockSample};
+use super::{IntakeClient, SyncError, clock::ClockSample};
 use crate::{
     Result,
     crypto::{DeviceSigner, signer::key_id},
@@ -67,8 +67,14 @@ pub async fn enrol(
         clock_offset_ms: None,
         pull_cursor: String::new(),
     };
-    store.write(|tx, keys| save(tx, keys, &enrolment))?;
-    Ok(enrolment)
+    // Enrolment's answers carry intake's clock in their `Date`: the captures made before the first
+    // sync already know the offset (`super::clock`).
+    let clock = client.clock_sample();
+    store.write(|tx, keys| {
+        save(tx, keys, &enrolment)?;
+        clock.map_or(Ok(()), |sample| record_clock(tx, sample))
+    })?;
+    Ok(Enrolment { clock_offset_ms: clock.map(|c| c.offset_ms), ..enrolment })
 }
 
 fn save(tx: &Transaction<'_>, keys: &Keyring, e: &Enrolment) -> Result<()> {
@@ -140,7 +146,7 @@ pub fn record_clock(tx: &Transaction<'_>, sample: ClockSample) -> Result<()> {
     Ok(())
 }
 
-/// The last measured offset (server minus device, ms); `None` before the first token.
+/// The last measured offset (server minus device, ms); `None` before the first answer from intake.
 pub fn clock_offset_ms(conn: &Connection) -> Result<Option<i64>> {
     Ok(conn
         .query_row("SELECT clock_offset_ms FROM sync_enrolment WHERE id = 1", [], |r| r.get(0))

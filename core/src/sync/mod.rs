@@ -2,6 +2,7 @@
 //!
 //! - [`tls`]: whom the client trusts ([`Trust`]): the province's CA only, or plain HTTP on loopback.
 //! - [`client`]: [`IntakeClient`], the requests intake defines (enrolment, token, tus, statements, pull).
+//! - [`clock`]: the device clock measured against intake's (token grants, pull pages, `Date`).
 //! - [`enrolment`]: enrolling this installation with a one-time code and what is kept of it.
 //! - [`upload`]: a vault blob streamed to intake by tus, resumed from the server's offset.
 //! - [`receipt`]: checking a receipt against the server key and the object it must name.
@@ -12,6 +13,7 @@
 //! The outbox driver that decides what to send when is [`crate::outbox::driver`].
 
 pub mod client;
+pub mod clock;
 pub mod enrolment;
 mod error;
 pub mod pull;

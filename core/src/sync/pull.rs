@@ -67,6 +67,10 @@ pub async fn pull_all(
             break;
         }
     }
+    // The pages carried intake's clock too (`super::clock`).
+    if let Some(sample) = client.clock_sample() {
+        store.write(|tx, _| enrolment::record_clock(tx, sample))?;
+    }
     Ok(report)
 }
 

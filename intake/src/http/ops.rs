@@ -1,5 +1,5 @@
-//! Operations: health, readiness, the OpenAPI document, the published server key, and JSON answers
-//! for unknown routes and methods.
+//! Operations: health, readiness, the OpenAPI document, the published server key, JSON answers
+//! for unknown routes and methods, and every answer's `Date` read from intake's clock.
 
 use axum::{
     Json,
@@ -11,6 +11,17 @@ use serde_json::json;
 
 use super::AppState;
 use crate::error::IntakeError;
+
+/// Stamps every answer's `Date` from intake's clock — the one its token grants, pull pages and
+/// receipts read — so a device measuring its clock offset from any of them learns the same clock
+/// (hyper keeps a `Date` it is given instead of its own).
+pub async fn stamp_date(State(state): State<AppState>, mut response: Response) -> Response {
+    let now = state.intake.clock.now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    if let Ok(value) = header::HeaderValue::from_str(&now) {
+        response.headers_mut().insert(header::DATE, value);
+    }
+    response
+}
 
 /// The OpenAPI 3 document, as committed in `intake/openapi.json`.
 pub const OPENAPI: &str = include_str!("../../openapi.json");

@@ -71,6 +71,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/admin/v1/report", get(admin::report))
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(axum::middleware::map_response_with_state(state.clone(), ops::stamp_date))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, request_timeout))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
