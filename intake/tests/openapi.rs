@@ -84,3 +84,50 @@ async fn the_real_server_serves_every_documented_route_and_the_document_itself()
     let unknown = harness.http.get(harness.url("/v1/nothing-here")).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
 }
+
+/// The trail-head payload documented is the one a fieldseal terminal signs, member for member,
+/// and what intake requires of it is marked required.
+#[test]
+fn the_documented_trail_head_statement_is_what_a_terminal_sends() {
+    use fieldseal_core::protocol::trail_head::{
+        AnchorRef, TRAIL_HEAD_TYPE, TRAIL_HEAD_VERSION, TrailHeadStatement,
+    };
+    let doc = document();
+    let body =
+        &doc["paths"]["/v1/trail-heads"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(body["$ref"], "#/components/schemas/TrailHeadEnvelope");
+    let schema = &doc["components"]["schemas"]["TrailHeadStatement"];
+    let statement = TrailHeadStatement {
+        statement: TRAIL_HEAD_TYPE.into(),
+        v: TRAIL_HEAD_VERSION,
+        trail_id: "inspection:a@7".into(),
+        inspection_id: "a".into(),
+        stream: "inspection:a".into(),
+        seq: 7,
+        hash: "ab".repeat(32),
+        at: "2026-12-01T02:30:00.000Z".into(),
+        record_id: "r".into(),
+        device_key_id: "k".into(),
+        anchor: Some(AnchorRef { counter: 3, anchor_hash: "cd".repeat(32) }),
+    };
+    let sent = serde_json::to_value(&statement).unwrap();
+    let members = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<BTreeSet<_>>();
+    assert_eq!(
+        members(&sent),
+        members(&schema["properties"]),
+        "documented members differ from the terminal's"
+    );
+    assert_eq!(
+        members(&sent["anchor"]),
+        members(&schema["properties"]["anchor"]["properties"]),
+        "documented anchor members differ"
+    );
+    assert_eq!(schema["properties"]["type"]["enum"], serde_json::json!([TRAIL_HEAD_TYPE]));
+    let required: BTreeSet<String> =
+        schema["required"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_owned()).collect();
+    assert_eq!(
+        required,
+        ["trail_id".to_owned(), "type".to_owned()].into_iter().collect(),
+        "what intake checks"
+    );
+}
