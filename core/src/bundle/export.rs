@@ -1,6 +1,10 @@
 //! Writing a bundle: the frozen record with its frozen addenda, signatures, evidence originals
 //! and manifests, the trail, the device key and (when a renderer is given) the PDF.
 //!
+//! The `record.exported` event and a signed head at it (a trail anchor) are written in one
+//! transaction before the bundle, so the exported trail ends exactly at its last signed head and
+//! the bundle carries every signed head of the stream (`trail/anchors.json`).
+//!
 //! The export is written to `<out>.partial` and renamed into place only when complete, so a
 //! failed export leaves no half-written bundle. Evidence originals are decrypted from the vault
 //! straight into the archive (one AEAD segment in memory) and their SHA-256 checked against the
@@ -30,8 +34,7 @@ use crate::{
         persist::{self, RecordState, StoredEntry, StoredRecord},
         statements::FreezeStatement,
     },
-    store::trail,
-    store::{Store, evidence as evidence_rows, timestamp},
+    store::{Store, anchors, evidence as evidence_rows, timestamp, trail},
     trail::{self as chain, DomainEvent},
 };
 
@@ -107,6 +110,7 @@ pub fn export(
     let public_key = signer.public_key()?;
     let device_key_id = key_id(&public_key)?;
     let stream = format!("inspection:{}", record.inspection_id);
+    let signed_at = timestamp(at.with_timezone(&chrono::Utc));
     store.write(|tx, keys| {
         trail::append(
             tx,
@@ -118,9 +122,15 @@ pub fn export(
                         "addenda": addenda.iter().map(|a| &a.id).collect::<Vec<_>>(),
                         "with_pdf": pdf.is_some(), "at": at }),
             ),
-        )
+        )?;
+        anchors::sign_head(tx, keys, signer, &stream, &signed_at)
     })?;
-    let trail_entries = store.read(|c, k| trail::verify_stream(c, k, &stream))?;
+    let (trail_entries, signed_heads) = store.read(|c, k| {
+        let entries = trail::verify_stream(c, k, &stream)?;
+        let heads: Vec<SignedEnvelope> =
+            anchors::of_stream(c, k, &stream)?.into_iter().map(|a| a.envelope).collect();
+        Ok((entries, heads))
+    })?;
 
     let partial = out.with_extension("partial");
     let file = OpenOptions::new()
@@ -135,6 +145,7 @@ pub fn export(
         &record,
         &addenda,
         &trail_entries,
+        &signed_heads,
         &DeviceKey::new(&public_key)?,
         &device_key_id,
         pdf,
@@ -168,6 +179,7 @@ fn write_bundle(
     record: &StoredRecord,
     addenda: &[StoredRecord],
     trail_entries: &[chain::TrailEntry],
+    signed_heads: &[SignedEnvelope],
     device_key: &DeviceKey,
     device_key_id: &str,
     pdf: Option<&dyn PdfRenderer>,
@@ -244,6 +256,8 @@ fn write_bundle(
     }
     let trail_json = to_canonical(&trail_entries)?;
     add(&mut zip, &mut members, format::TRAIL_PATH.into(), trail_json.as_bytes())?;
+    let heads_json = to_canonical(&signed_heads)?;
+    add(&mut zip, &mut members, format::ANCHORS_PATH.into(), heads_json.as_bytes())?;
 
     members.sort();
     let count = members.len();

@@ -32,6 +32,8 @@ pub const BUNDLE_VERSION: u32 = 1;
 pub const MANIFEST_PATH: &str = "bundle.json";
 pub const DEVICE_KEY_PATH: &str = "device-key.json";
 pub const TRAIL_PATH: &str = "trail/inspection.json";
+/// The signed heads (trail anchors) of the inspection's stream, in counter order.
+pub const ANCHORS_PATH: &str = "trail/anchors.json";
 
 pub fn document_path(record_id: &str) -> String {
     format!("records/{record_id}/document.json")

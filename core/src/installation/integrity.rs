@@ -25,13 +25,11 @@ use crate::{
     Result,
     crypto::CheckpointStore,
     evidence::sweep::{self, QuarantineReason, QuarantinedBlob},
-    protocol::SignedEnvelope,
     store::{Store, anchors, evidence as evidence_rows, inspections as stored, timestamp, trail},
     trail::{
-        GENESIS, TrailEntry,
+        TrailEntry,
         anchor::{
-            AnchorStrength, StreamCut, TRAIL_HEAD_TYPE, TRAIL_HEAD_VERSION, TrailCheckpoint,
-            TrailHeadStatement, VerifiedAnchors, evidence_sealed_up_to, state_up_to, stream_holds,
+            AnchorStrength, StreamCut, TrailCheckpoint, VerifiedAnchors, state_up_to, stream_holds,
             verify_anchors,
         },
         verify_chain,
@@ -194,39 +192,20 @@ impl Installation {
     pub(crate) fn anchor_stream(&self, stream: &str) -> Result<()> {
         let at = timestamp(self.now().with_timezone(&chrono::Utc));
         let signer = self.signer();
-        let anchored = self.store().write(|tx, keys| {
-            let Some((seq, head)) = trail::head(tx, stream)? else { return Ok(None) };
-            if anchors::latest_of(tx, stream)?.is_some_and(|(s, h)| s == seq && h == head) {
-                return Ok(None);
-            }
-            let entries = trail::entries(tx, keys, stream)?;
-            let state = match stream.strip_prefix("inspection:") {
-                Some(id) => Some(stored::load_inspection(tx, keys, id)?.state().code().to_owned()),
-                None => None,
-            };
-            let previous = anchors::latest(tx)?;
-            let statement = TrailHeadStatement {
-                statement: TRAIL_HEAD_TYPE.to_owned(),
-                v: TRAIL_HEAD_VERSION,
-                counter: previous.as_ref().map_or(1, |p| p.counter + 1),
-                prev_anchor: previous.map_or_else(|| GENESIS.to_owned(), |p| p.anchor_hash),
-                stream: stream.to_owned(),
-                seq,
-                head,
-                state,
-                evidence_sealed: evidence_sealed_up_to(&entries, seq),
-                at: at.clone(),
-            };
-            let hash =
-                statement.anchor_hash().map_err(|e| crate::crypto::CryptoError::integrity(e.to_string()))?;
-            let payload = serde_json::to_value(&statement)
-                .map_err(|e| crate::crypto::CryptoError::integrity(format!("trail head statement: {e}")))?;
-            let envelope = SignedEnvelope::seal(&payload, signer)?;
-            anchors::insert(tx, keys, &statement, &hash, &envelope)?;
-            Ok(Some(TrailCheckpoint { counter: statement.counter, anchor_hash: hash }))
-        })?;
+        let anchored = self.store().write(|tx, keys| anchors::sign_head(tx, keys, signer, stream, &at))?;
         if let (Some(checkpoint), Some(slot)) = (anchored, &self.anchoring().checkpoint) {
             slot.store(&checkpoint)?;
+        }
+        Ok(())
+    }
+
+    /// Moves the checkpoint to the database's newest anchor when that is ahead of it: after an
+    /// operation that signed a head inside its own transaction (a bundle export).
+    pub(crate) fn catch_up_checkpoint(&self) -> Result<()> {
+        let Some(slot) = &self.anchoring().checkpoint else { return Ok(()) };
+        let Some(latest) = self.store().read(|c, _| anchors::latest(c))? else { return Ok(()) };
+        if slot.load()?.is_none_or(|kept| kept.counter < latest.counter) {
+            slot.store(&latest)?;
         }
         Ok(())
     }

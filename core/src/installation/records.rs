@@ -164,14 +164,17 @@ impl RecordSession {
     /// Exports the frozen record, its frozen addenda, evidence and trail to a new file `out`
     /// (without a PDF view; see the module documentation).
     pub fn export(&self, record_id: &str, out: &Path) -> Result<ExportSummary> {
-        bundle::export(
+        let summary = bundle::export(
             self.installation.store(),
             self.installation.signer(),
             record_id,
             out,
             None,
             self.installation.now(),
-        )
+        )?;
+        // The export signed the head of its `record.exported` event with that event.
+        self.installation.catch_up_checkpoint()?;
+        Ok(summary)
     }
 }
 

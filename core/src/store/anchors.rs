@@ -4,12 +4,60 @@
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{Keyring, StoreError};
+use super::{Keyring, StoreError, inspections, trail};
 use crate::{
     Result,
+    crypto::{CryptoError, DeviceSigner},
     protocol::SignedEnvelope,
-    trail::anchor::{StoredAnchor, TrailCheckpoint, TrailHeadStatement},
+    trail::{
+        GENESIS,
+        anchor::{
+            StoredAnchor, TRAIL_HEAD_TYPE, TRAIL_HEAD_VERSION, TrailCheckpoint, TrailHeadStatement,
+            evidence_sealed_up_to,
+        },
+    },
 };
+
+/// Signs the head of `stream` with the device key and stores the anchor, inside the caller's
+/// transaction, so the anchor commits with the change it anchors (or neither does). A no-op
+/// (`None`) for a stream without events or already anchored at its head. Returns the new
+/// checkpoint, which the caller hands to the platform's checkpoint store after the commit.
+pub fn sign_head(
+    tx: &Transaction<'_>,
+    keys: &Keyring,
+    signer: &dyn DeviceSigner,
+    stream: &str,
+    at: &str,
+) -> Result<Option<TrailCheckpoint>> {
+    let Some((seq, head)) = trail::head(tx, stream)? else { return Ok(None) };
+    if latest_of(tx, stream)?.is_some_and(|(s, h)| s == seq && h == head) {
+        return Ok(None);
+    }
+    let entries = trail::entries(tx, keys, stream)?;
+    let state = match stream.strip_prefix("inspection:") {
+        Some(id) => Some(inspections::load_inspection(tx, keys, id)?.state().code().to_owned()),
+        None => None,
+    };
+    let previous = latest(tx)?;
+    let statement = TrailHeadStatement {
+        statement: TRAIL_HEAD_TYPE.to_owned(),
+        v: TRAIL_HEAD_VERSION,
+        counter: previous.as_ref().map_or(1, |p| p.counter + 1),
+        prev_anchor: previous.map_or_else(|| GENESIS.to_owned(), |p| p.anchor_hash),
+        stream: stream.to_owned(),
+        seq,
+        head,
+        state,
+        evidence_sealed: evidence_sealed_up_to(&entries, seq),
+        at: at.to_owned(),
+    };
+    let hash = statement.anchor_hash().map_err(|e| CryptoError::integrity(e.to_string()))?;
+    let payload = serde_json::to_value(&statement)
+        .map_err(|e| CryptoError::integrity(format!("trail head statement: {e}")))?;
+    let envelope = SignedEnvelope::seal(&payload, signer)?;
+    insert(tx, keys, &statement, &hash, &envelope)?;
+    Ok(Some(TrailCheckpoint { counter: statement.counter, anchor_hash: hash }))
+}
 
 /// Stores a signed head inside the caller's transaction. `anchor_hash` is the statement's.
 pub fn insert(
@@ -41,6 +89,28 @@ pub fn all(conn: &Connection, keys: &Keyring) -> Result<Vec<StoredAnchor>> {
         .map_err(StoreError::sql("read trail anchors"))?;
     let rows = stmt
         .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+        .map_err(StoreError::sql("read trail anchors"))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (counter, sealed) = row.map_err(StoreError::sql("read trail anchors"))?;
+        let counter = u64::try_from(counter).map_err(|_| StoreError::Corrupt {
+            what: "trail anchor".into(),
+            reason: "negative counter".into(),
+        })?;
+        let text = keys.column.open_string(&context(counter), &sealed)?;
+        out.push(StoredAnchor { counter, envelope: SignedEnvelope::from_json_str(&text)? });
+    }
+    Ok(out)
+}
+
+/// The anchors of one stream in counter order, envelopes opened (what a bundle carries: the other
+/// streams' anchors name other inspections).
+pub fn of_stream(conn: &Connection, keys: &Keyring, stream: &str) -> Result<Vec<StoredAnchor>> {
+    let mut stmt = conn
+        .prepare("SELECT counter, envelope_enc FROM trail_anchors WHERE stream = ?1 ORDER BY counter")
+        .map_err(StoreError::sql("read trail anchors"))?;
+    let rows = stmt
+        .query_map([stream], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
         .map_err(StoreError::sql("read trail anchors"))?;
     let mut out = Vec::new();
     for row in rows {

@@ -3,7 +3,7 @@
 //! In order: the zip structure; the signed member list under the device key (and, when given,
 //! that the key is the one the caller trusts); every member's presence, size and SHA-256 (missing,
 //! extra and renamed members are named); the trail chain; each record's page hashes, document
-//! hash and layout; its freeze statement, the trail head it signed, every signature (strokes and
+//! hash and layout; the signed trail heads against the trail; its freeze statement, the trail head it signed, every signature (strokes and
 //! image included) and refusal and the signature rules; each addendum's link to the record; every
 //! evidence manifest, original and trail event; the PDF text against the signed pages.
 //!
@@ -16,7 +16,7 @@ use std::{
     path::Path,
 };
 
-use super::{report::VerificationReport, source::MemberSource};
+use super::{anchors, report::VerificationReport, source::MemberSource};
 use crate::{
     bundle::{
         format::{self, BundleManifest, DeviceKey, MemberEntry},
@@ -268,6 +268,26 @@ pub fn verify_members(
             let detail = format!("{} events linked from genesis, every hash recomputed", entries.len());
             report.check("trail.chain", format::TRAIL_PATH, detail, head).map(|_| entries)
         });
+    // The signed heads: each by the device key, each still in the trail, the trail ending at the last.
+    if listed.contains_key(format::ANCHORS_PATH) {
+        let envelopes = trusted.read(src, report, "trail.anchors", format::ANCHORS_PATH).and_then(|b| {
+            report.check(
+                "trail.anchors",
+                format::ANCHORS_PATH,
+                "canonical list of signed trail heads",
+                typed::<Vec<SignedEnvelope>>(&b),
+            )
+        });
+        if let Some(envelopes) = envelopes {
+            anchors::check_signed_heads(report, &public_key, &stream, &envelopes, trail.as_deref());
+        }
+    } else {
+        report.skip(
+            "trail.anchors",
+            format::ANCHORS_PATH,
+            "this bundle carries no signed trail heads (exported before bundles did): the end of its trail is not covered",
+        );
+    }
     let has_event = |kind: &str, field: &str, value: &str| {
         trail.as_ref().is_some_and(|t| {
             t.iter().any(|e| e.kind == kind && e.payload.get(field).and_then(|v| v.as_str()) == Some(value))

@@ -2,12 +2,14 @@
 //!
 //! - [`bundle`]: the checks, in order; [`verify_bundle_file`] for a file, [`verify_members`] for
 //!   members from any [`MemberSource`] (intake, tests).
+//! - `anchors`: the signed trail heads a bundle carries, against its trail.
 //! - [`report`]: what was checked and what failed where, for people and as JSON.
 //! - [`source`]: where members are read from.
 //!
 //! The single rules (a record envelope, page hashes, a chain) are public where they live
 //! (`record::statements`, `record::document`, `trail::chain`), so intake can call them on their own.
 
+mod anchors;
 pub mod bundle;
 pub mod report;
 pub mod source;
