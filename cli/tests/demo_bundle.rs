@@ -70,6 +70,12 @@ fn demo() -> (tempfile::TempDir, PathBuf) {
         stdout.contains("intake holds 5 evidence items (5 verified), 1 record(s) and 1 trail head(s)"),
         "{stdout}"
     );
+    // Online the device imported nothing from files: the register, the template and the task
+    // came by pull, and the trail head's receipt countersigned the freeze's signed head.
+    assert!(!stdout.contains("loaded from the embedded examples"), "{stdout}");
+    assert!(stdout.contains("pulled from intake: register"), "{stdout}");
+    assert!(stdout.contains("(1 new) — inspection"), "{stdout}");
+    assert!(stdout.contains("1 countersigned by the province"), "{stdout}");
     assert!(keep.join("intake").is_dir());
     (dir, keep)
 }

@@ -7,8 +7,10 @@
 //! short video, record a finding with a rectification deadline; the record is built, signed by
 //! both inspectors and the party with synthetic strokes and frozen; the outbox is synced with
 //! progress bars, every receipt checked, and the bundle exported with its PDF and verified
-//! offline. `--offline` skips intake (the demo of the record issue). With `--keep DIR` the store,
-//! intake's data and the bundle stay in DIR.
+//! offline. Online the device imports nothing from files: the register, the templates and the
+//! task reach it by the first pull, as on a phone. `--offline` skips intake (the demo of the record
+//! issue) and loads the embedded examples instead. With `--keep DIR` the store, intake's data and
+//! the bundle stay in DIR.
 
 mod intake;
 mod photo;
@@ -22,7 +24,7 @@ use std::{
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use fieldseal_core::{
-    Error, Installation, SyncEngine, SyncSettings, SystemClock, bundle,
+    Clock, Error, FixedClock, Installation, SyncEngine, SyncSettings, bundle,
     checklist::{AnswerType, AnswerValue, ResultCode, parse_template},
     crypto::{DeviceSigner, signer::SoftwareSigner, software_vault::KeyFileVault},
     evidence::{
@@ -30,6 +32,7 @@ use fieldseal_core::{
         StoredInspectionGuard, ingest,
     },
     model::{CheckIn, GeoPoint, Handling, HeaderField, NewFinding, RegisterSnapshot, Site, Task, TaskSource},
+    outbox::{NetworkPolicy, NetworkState},
     record::{BuildRequest, PartyStatement, SignRequest, SignerRole, Strokes, service},
     store::{StoreError, inspections as db},
     verify::{VerifyOptions, verify_bundle_file},
@@ -189,8 +192,10 @@ fn demo(dir: &Path, target: &Target) -> DemoResult<bool> {
     let font = PinnedFont::locate().map_err(|e| other("record font", e))?;
     let vault = KeyFileVault::open_or_create(dir.join("device.kek"))?;
     let device_signer = Arc::new(SoftwareSigner::load_or_create(&vault, &dir.join("device-signer.key"))?);
-    let installation =
-        Installation::open(dir.join("data"), &vault, device_signer.clone(), Arc::new(SystemClock))?;
+    // The visit runs on a simulated clock that each step moves on, so what the installation
+    // stamps itself (a pulled task, the freeze) fits between the steps' own times.
+    let clock = Arc::new(FixedClock::new(china_now()));
+    let installation = Installation::open(dir.join("data"), &vault, device_signer.clone(), clock.clone())?;
     let store = installation.store();
     let signer = device_signer.as_ref();
     step(format!(
@@ -198,47 +203,54 @@ fn demo(dir: &Path, target: &Target) -> DemoResult<bool> {
         fieldseal_core::crypto::signer::key_id(&signer.public_key()?)?
     ));
 
-    let register = RegisterSnapshot::from_json(REGISTER)?;
-    let template = parse_template(TEMPLATE).map_err(|e| other("example template", e))?;
-    store.write(|tx, keys| {
-        db::save_register(tx, keys, &register)?;
-        db::save_template(tx, &template)
-    })?;
-    step(format!(
-        "register {} and checklist {}@{} loaded",
-        register.version(),
-        template.id,
-        template.version
-    ));
-
-    let mut t = china_now();
-    let mut tick = |minutes: i64| {
-        t += Duration::minutes(minutes);
-        t
+    let tick = |minutes: i64| {
+        clock.advance(Duration::minutes(minutes));
+        clock.now()
     };
     let start = tick(0);
+    // The task the administrator assigns (online it is seeded into intake and pulled from there).
+    let admin_template = parse_template(TEMPLATE).map_err(|e| other("example template", e))?;
+    let local_id = format!("demo-{}", Utc::now().format("%Y%m%d-%H%M%S"));
+    let task = Task {
+        id: format!("task-{local_id}"),
+        title: "双随机抽查（演示）".into(),
+        source: TaskSource::DoubleRandom,
+        enterprise_id: ENTERPRISE.into(),
+        template_id: admin_template.id.clone(),
+        planned_date: start.date_naive(),
+    };
+    let (online, id) = match target {
+        Target::Offline => {
+            // No intake to pull from: the embedded examples stand in for what a pull delivers.
+            let register = RegisterSnapshot::from_json(REGISTER)?;
+            store.write(|tx, keys| {
+                db::save_register(tx, keys, &register)?;
+                db::save_template(tx, &admin_template)?;
+                db::create_inspection(tx, keys, &local_id, task.clone(), start)
+            })?;
+            step(format!(
+                "offline: register {} and checklist {}@{} loaded from the embedded examples",
+                register.version(),
+                admin_template.id,
+                admin_template.version
+            ));
+            (None, local_id)
+        }
+        _ => {
+            let online = go_online(dir, target, &installation, &task)?;
+            let id = pull_assignment(&online, &installation, &task)?;
+            (Some(online), id)
+        }
+    };
+    let register = store.read(db::latest_register)?.ok_or_else(|| other("register", "none on the device"))?;
     let enterprise =
         register.enterprise(ENTERPRISE).ok_or_else(|| other("register", "no example enterprise"))?.clone();
     let site = match &enterprise.site {
         Site::Radius { center, .. } => *center,
         Site::Polygon { points } => points.first().copied().unwrap_or(GeoPoint::new(32.47, 119.948)),
     };
-    let id = format!("demo-{}", Utc::now().format("%Y%m%d-%H%M%S"));
-    let task = Task {
-        id: format!("task-{id}"),
-        title: "双随机抽查（演示）".into(),
-        source: TaskSource::DoubleRandom,
-        enterprise_id: ENTERPRISE.into(),
-        template_id: template.id.clone(),
-        planned_date: start.date_naive(),
-    };
-    let online = match target {
-        Target::Offline => None,
-        _ => Some(go_online(dir, target, &installation, &task)?),
-    };
     let team: Vec<String> = TEAM.iter().map(|s| s.to_string()).collect();
     store.write(|tx, keys| {
-        db::create_inspection(tx, keys, &id, task, start)?;
         db::modify_inspection(tx, keys, &id, |i| i.approve("执法科 科长", start))?;
         db::modify_inspection(tx, keys, &id, |i| i.schedule(start.date_naive(), start))?;
         db::assign_inspectors(tx, keys, &id, &team, start)?;
@@ -473,13 +485,31 @@ fn demo(dir: &Path, target: &Target) -> DemoResult<bool> {
         )?;
     }
     step("signed by both inspectors and the person in charge (strokes kept, image rendered, device-signed)");
-    let frozen = service::freeze(store, signer, &record.record_id, tick(1))?;
+    // Through the installation, which signs the trail head at the freeze (the anchor the
+    // province countersigns when it receives the trail head).
+    tick(1);
+    let frozen = installation.records(&id).freeze(&record.record_id)?;
     let state = store.read(|c, k| db::load_inspection(c, k, &id))?.state();
     step(format!("record frozen; inspection is now {}", state.label_zh()));
 
     let mut synced = String::new();
     if let Some(online) = &online {
         synced = sync(online)?;
+        // The trail head's receipt is the province's countersignature of the freeze's anchor.
+        let trail = installation.verify_trail()?;
+        if !trail.all_good {
+            for p in &trail.problems {
+                eprintln!("  trail: {}", p.message_en);
+            }
+            return Err(other("trail", "the device's trail does not verify"));
+        }
+        step(format!(
+            "trail verified on the device: {} streams, {} signed heads, {} countersigned by the province — {}",
+            trail.streams_checked,
+            trail.anchors_checked,
+            trail.anchors_countersigned,
+            trail.anchor_message_en
+        ));
     }
 
     let renderer = KrillaRenderer::new(font);
@@ -562,6 +592,41 @@ fn go_online(dir: &Path, target: &Target, installation: &Installation, task: &Ta
         enrolled.server_key_id
     ));
     Ok(Online { runtime, intake, engine })
+}
+
+/// The first pass, with nothing to upload yet, pulls what the administrator published: the
+/// register, the templates and the task, which becomes a draft inspection on the device. Returns
+/// that inspection's id.
+fn pull_assignment(online: &Online, installation: &Installation, task: &Task) -> DemoResult<String> {
+    let network = NetworkPolicy::new(NetworkState::Unmetered);
+    let cancel = CancelToken::new();
+    let pass = online.engine.sync_now(network, &cancel, std::time::Duration::from_secs(60));
+    let pulled = online.runtime.block_on(pass)?;
+    if let Some(stopped) = pulled.pull_stopped {
+        return Err(other("pull", stopped.message_en));
+    }
+    let store = installation.store();
+    let listed = store.read(db::list_inspections)?;
+    let inspection = listed
+        .items
+        .iter()
+        .find(|i| i.task().id == task.id)
+        .ok_or_else(|| other("pull", format!("task {} did not arrive from intake", task.id)))?;
+    let register =
+        store.read(db::latest_register)?.ok_or_else(|| other("pull", "no register arrived from intake"))?;
+    let template = store
+        .read(|c, _| db::latest_template(c, &task.template_id))?
+        .ok_or_else(|| other("pull", format!("template {} did not arrive from intake", task.template_id)))?;
+    step(format!(
+        "pulled from intake: register {}, checklist {}@{}, task {} ({} new) — inspection {}",
+        register.version(),
+        template.id,
+        template.version,
+        task.id,
+        pulled.new_tasks,
+        inspection.id()
+    ));
+    Ok(inspection.id().to_owned())
 }
 
 /// Syncs the outbox with progress bars and checks every receipt; returns the summary's words.
