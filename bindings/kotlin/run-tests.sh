@@ -9,7 +9,8 @@
 #   3. generates the Kotlin bindings from that library with the workspace's own uniffi-bindgen, with
 #      android=false so they run on a desktop JVM (the Android build uses build-android.sh instead);
 #   4. compiles bindings + tests once with kotlinc and runs them with JUnit 4's JUnitCore;
-#   5. syntax-checks the Android app's Kotlin with tree-sitter-kotlin (android/check.sh; PyPI, venv).
+#   5. syntax-checks the Android app's Kotlin with tree-sitter-kotlin and checks that it adapts every
+#      foreign trait of the FFI and opens the core with them (android/check.sh; PyPI, venv).
 #
 # Prints JUnit's report, one PASS/FAIL/SKIP line per test and, last, `kotlin-tests: N passed, M failed`
 # (tests skipped by an assumption count as neither; an Android file that does not parse counts as a
@@ -149,6 +150,8 @@ parse_status=${PIPESTATUS[0]}
 set -e
 parse_failed="$(sed -nE 's/^android-kotlin-parse: [0-9]+ passed, ([0-9]+) failed$/\1/p' "$build_dir/android-parse.log")"
 [ -n "$parse_failed" ] || parse_failed=1
+symbols_failed="$(sed -nE 's/^android-platform-symbols: [0-9]+ passed, ([0-9]+) failed$/\1/p' "$build_dir/android-parse.log")"
+parse_failed=$((parse_failed + ${symbols_failed:-1}))
 [ "$parse_status" -eq 0 ] || [ "$parse_failed" -gt 0 ] || parse_failed=1
 failed=$((failed + parse_failed))
 

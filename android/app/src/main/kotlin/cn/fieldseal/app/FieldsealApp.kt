@@ -3,6 +3,7 @@ package cn.fieldseal.app
 import android.app.Application
 import cn.fieldseal.app.platform.KeystoreDeviceSigner
 import cn.fieldseal.app.platform.KeystoreKeyVault
+import cn.fieldseal.app.platform.KeystoreTrailCheckpoint
 import cn.fieldseal.app.sync.SyncWorker
 import cn.fieldseal.core.SyncSettings
 import cn.fieldseal.ffi.Fieldseal
@@ -16,7 +17,8 @@ import java.io.File
 
 /**
  * Opens the Rust core once per process, in app-private storage (filesDir/fieldseal), with the
- * AndroidKeyStore adapters. Everything the app knows lives behind the returned [Fieldseal].
+ * AndroidKeyStore adapters: the key vault, the device signer and the trail checkpoint store (so the
+ * trail is anchored outside the database, not reported as "anchor weaker"). Everything the app knows lives behind the returned [Fieldseal].
  *
  * Opening runs off the main thread (Keystore and SQLite take tens of milliseconds, StrongBox more).
  * A failed open is a typed FieldsealException (KeyUnavailable, Storage, …) that a screen shows with
@@ -57,10 +59,11 @@ class FieldsealApp : Application() {
         }
         return scope
             .async {
-                Fieldseal.open(
+                Fieldseal.openWithCheckpoint(
                     File(filesDir, "fieldseal").path,
                     KeystoreKeyVault(this@FieldsealApp),
                     KeystoreDeviceSigner(this@FieldsealApp),
+                    KeystoreTrailCheckpoint(this@FieldsealApp),
                 )
             }.also { opening = it }
     }
