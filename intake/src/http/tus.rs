@@ -134,7 +134,11 @@ pub async fn patch(
     }
     let offset = number(&headers, HEADER_UPLOAD_OFFSET)?;
     let checksum = header_text(&headers, HEADER_UPLOAD_CHECKSUM)?.map(str::to_owned);
-    let bytes = body::read_limited(&headers, body, state.intake.policy.max_chunk_size).await?;
-    let upload = state.intake.patch_upload(&device, &upload_id, offset, checksum.as_deref(), bytes).await?;
+    let declared = header_text(&headers, header::CONTENT_LENGTH.as_str())?.and_then(|v| v.parse().ok());
+    // Streamed into the blob store as it arrives: a chunk is never held whole.
+    let upload = state
+        .intake
+        .patch_upload(&device, &upload_id, offset, checksum.as_deref(), declared, body.into_data_stream())
+        .await?;
     Ok(with_headers(StatusCode::NO_CONTENT.into_response(), &state_headers(&upload)))
 }

@@ -3,7 +3,8 @@
 //! - [`Metadata`]: devices, codes, challenges, tokens, uploads in progress, statements and their
 //!   receipts, the pull feed. [`sqlite`] (the default, no setup) and [`postgres`].
 //! - [`Blobs`]: upload parts and the content-addressed blobs they are assembled into. [`dir`] (a
-//!   directory, fsynced before acknowledgement) and [`s3`] (any S3-compatible object store).
+//!   directory: parts written in place, fsynced before an offset is reported durable) and [`s3`]
+//!   (any S3-compatible object store).
 //!
 //! Everything an upload in progress needs lives in these two stores, never in an intake process:
 //! with PostgreSQL and S3 any instance can continue an upload another began.
@@ -59,6 +60,10 @@ pub trait Metadata: Send + Sync + 'static {
     /// is still at `offset`. False when another request moved it first.
     async fn append_part(&self, upload_id: &str, part: &UploadPart) -> Result<bool>;
     async fn upload_parts(&self, upload_id: &str) -> Result<Vec<UploadPart>>;
+    /// Moves an upload back to `to` (a part boundary), forgetting its parts from there, only if it
+    /// is still at `from` and not complete: bytes the blob store lost before they were made durable
+    /// are asked for again. False when another request moved the upload first.
+    async fn rewind_upload(&self, upload_id: &str, from: u64, to: u64) -> Result<bool>;
     /// Records the assembled blob and marks the upload complete at its full length. False when the
     /// upload was already complete (another request finished it).
     async fn complete_upload(&self, upload_id: &str, blob: &BlobRow) -> Result<bool>;
@@ -83,15 +88,40 @@ pub trait Metadata: Send + Sync + 'static {
 #[async_trait]
 pub trait Blobs: Send + Sync + 'static {
     async fn ping(&self) -> Result<()>;
-    /// Stores one part of an upload durably under `key`.
-    async fn put_part(&self, key: &str, bytes: Bytes) -> Result<()>;
-    async fn delete_part(&self, key: &str) -> Result<()>;
-    /// Concatenates `parts`, checks that their SHA-256 is `expected`, and only then stores the result
-    /// at its content address (idempotent: the same content may be committed twice).
-    async fn commit(&self, expected: &str, parts: &[String]) -> Result<CommitOutcome>;
-    /// Checks that `bytes` hash to `expected` and stores them at their content address: the upload
-    /// that arrives in one PATCH skips the parts.
-    async fn store(&self, expected: &str, bytes: Bytes) -> Result<CommitOutcome>;
+    /// Starts the part of upload `upload_id` at `offset`, stored under `key`. The writer holds
+    /// whatever exclusion the store needs until it is dropped: the caller checks the upload's offset
+    /// again after this returns and keeps the writer until the part is recorded (and, for the last
+    /// part, committed). A store that cannot vouch for the bytes before `offset` (written before
+    /// a restart and never made durable) refuses with `tus.offset_mismatch`: HEAD first.
+    async fn begin_part(&self, upload_id: &str, offset: u64, key: &str) -> Result<Box<dyn PartWriter + '_>>;
+    /// Makes the first `offset` bytes of the upload durable and returns how many of them the store
+    /// durably holds: `offset` unless bytes written before a restart were never made durable and may
+    /// be lost, in which case only those it made durable count. What a HEAD may report.
+    async fn sync_upload(&self, upload_id: &str, offset: u64) -> Result<u64>;
+    /// Removes an upload's parts (after its commit, or when it is abandoned).
+    async fn discard_parts(&self, upload_id: &str, parts: &[String]) -> Result<()>;
+    /// Concatenates `parts` (the `length` bytes of upload `upload_id`), checks that their SHA-256
+    /// is `expected`, and only then stores the result durably at its content address (idempotent:
+    /// the same content may be committed twice).
+    async fn commit(
+        &self,
+        expected: &str,
+        upload_id: &str,
+        length: u64,
+        parts: &[String],
+    ) -> Result<CommitOutcome>;
     /// Re-reads a stored blob and hashes it: `(sha256, size)`, or None when absent.
     async fn rehash(&self, sha256: &str) -> Result<Option<(String, u64)>>;
+}
+
+/// One part of an upload being written as its request body arrives.
+#[async_trait]
+pub trait PartWriter: Send {
+    /// Appends the next bytes of the body.
+    async fn write(&mut self, bytes: Bytes) -> Result<()>;
+    /// The whole body arrived and passed its checks: keep the part. Durable only once the store
+    /// says so ([`Blobs::sync_upload`], [`Blobs::commit`]).
+    async fn keep(&mut self) -> Result<()>;
+    /// Forgets what this part wrote (a checksum that did not match, a race lost).
+    async fn abandon(&mut self) -> Result<()>;
 }

@@ -389,6 +389,10 @@ impl Metadata for PostgresMetadata {
     async fn append_part(&self, upload_id: &str, part: &UploadPart) -> Result<bool> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(storage)?;
+        // A part's row need not survive a crash (the terminal then sends the part again, and the
+        // blob store vouches only for what it made durable): this commit does not wait for the
+        // WAL flush. PostgreSQL still applies commits in order, so a crash loses a suffix only.
+        tx.batch_execute("SET LOCAL synchronous_commit TO OFF").await.map_err(storage)?;
         let moved = tx
             .execute(
                 r#"UPDATE uploads SET "offset" = $3 WHERE upload_id = $1 AND "offset" = $2 AND NOT completed"#,
@@ -426,6 +430,28 @@ impl Metadata for PostgresMetadata {
                 key: r.get(2),
             })
             .collect())
+    }
+
+    async fn rewind_upload(&self, upload_id: &str, from: u64, to: u64) -> Result<bool> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(storage)?;
+        let moved = tx
+            .execute(
+                r#"UPDATE uploads SET "offset" = $3 WHERE upload_id = $1 AND "offset" = $2 AND NOT completed"#,
+                &[&upload_id, &(from as i64), &(to as i64)],
+            )
+            .await
+            .map_err(storage)?;
+        if moved == 1 {
+            tx.execute(
+                r#"DELETE FROM upload_parts WHERE upload_id = $1 AND "offset" >= $2"#,
+                &[&upload_id, &(to as i64)],
+            )
+            .await
+            .map_err(storage)?;
+        }
+        tx.commit().await.map_err(storage)?;
+        Ok(moved == 1)
     }
 
     async fn complete_upload(&self, upload_id: &str, blob: &BlobRow) -> Result<bool> {

@@ -242,6 +242,14 @@ impl S3Blobs {
         self.expect_ok("put", response).await.map(|_| ())
     }
 
+    async fn delete(&self, key: &str) -> Result<()> {
+        let response = self.send(Method::DELETE, key, &[], Bytes::new()).await?;
+        match response.status() {
+            s if s.is_success() || s == StatusCode::NOT_FOUND => Ok(()),
+            s => Err(storage(format!("delete: {s}"))),
+        }
+    }
+
     async fn exists(&self, key: &str) -> Result<bool> {
         let response = self.send(Method::HEAD, key, &[], Bytes::new()).await?;
         match response.status() {
@@ -304,6 +312,33 @@ impl S3Blobs {
     }
 }
 
+/// A part gathered in memory (at most intake's chunk limit) and PUT whole when kept.
+struct S3Part<'a> {
+    blobs: &'a S3Blobs,
+    key: String,
+    body: BytesMut,
+    stored: bool,
+}
+
+#[async_trait]
+impl PartWriter for S3Part<'_> {
+    async fn write(&mut self, bytes: Bytes) -> Result<()> {
+        self.body.extend_from_slice(&bytes);
+        Ok(())
+    }
+
+    async fn keep(&mut self) -> Result<()> {
+        self.blobs.put(&self.key, self.body.split().freeze()).await?;
+        self.stored = true;
+        Ok(())
+    }
+
+    async fn abandon(&mut self) -> Result<()> {
+        self.body.clear();
+        if self.stored { self.blobs.delete(&self.key).await } else { Ok(()) }
+    }
+}
+
 fn xml_value(text: &str, tag: &str) -> Option<String> {
     let open = format!("<{tag}>");
     let start = text.find(&open)? + open.len();
@@ -318,19 +353,36 @@ impl Blobs for S3Blobs {
         self.expect_ok("head bucket", response).await.map(|_| ())
     }
 
-    async fn put_part(&self, key: &str, bytes: Bytes) -> Result<()> {
-        self.put(&self.part_key(key)?, bytes).await
+    async fn begin_part(
+        &self,
+        _upload_id: &str,
+        _offset: u64,
+        key: &str,
+    ) -> Result<Box<dyn PartWriter + '_>> {
+        // Each part is an object of its own under a fresh key: racing requests never share one,
+        // and the metadata's conditional offset update decides which part counts.
+        Ok(Box::new(S3Part { blobs: self, key: self.part_key(key)?, body: BytesMut::new(), stored: false }))
     }
 
-    async fn delete_part(&self, key: &str) -> Result<()> {
-        let response = self.send(Method::DELETE, &self.part_key(key)?, &[], Bytes::new()).await?;
-        match response.status() {
-            s if s.is_success() || s == StatusCode::NOT_FOUND => Ok(()),
-            s => Err(storage(format!("delete: {s}"))),
+    /// An acknowledged PUT is durable: every recorded part is held.
+    async fn sync_upload(&self, _upload_id: &str, offset: u64) -> Result<u64> {
+        Ok(offset)
+    }
+
+    async fn discard_parts(&self, _upload_id: &str, parts: &[String]) -> Result<()> {
+        for key in parts {
+            self.delete(&self.part_key(key)?).await?;
         }
+        Ok(())
     }
 
-    async fn commit(&self, expected: &str, parts: &[String]) -> Result<CommitOutcome> {
+    async fn commit(
+        &self,
+        expected: &str,
+        _upload_id: &str,
+        _length: u64,
+        parts: &[String],
+    ) -> Result<CommitOutcome> {
         let target = self.blob_key(expected)?;
         let mut hasher = digest::Context::new(&digest::SHA256);
         let mut kept = BytesMut::new();
@@ -354,17 +406,6 @@ impl Blobs for S3Blobs {
             self.put(&target, kept.freeze()).await?;
         } else {
             self.multipart(&target, parts).await?;
-        }
-        Ok(CommitOutcome::Stored)
-    }
-
-    async fn store(&self, expected: &str, bytes: Bytes) -> Result<CommitOutcome> {
-        if hex(digest::digest(&digest::SHA256, &bytes).as_ref()) != expected {
-            return Ok(CommitOutcome::Mismatch);
-        }
-        let target = self.blob_key(expected)?;
-        if !self.exists(&target).await? {
-            self.put(&target, bytes).await?;
         }
         Ok(CommitOutcome::Stored)
     }

@@ -382,15 +382,44 @@ impl Metadata for SqliteMetadata {
     async fn append_part(&self, upload_id: &str, part: &UploadPart) -> Result<bool> {
         let (id, part) = (upload_id.to_owned(), part.clone());
         self.run(move |c| {
+            // A part's row need not survive a power cut (the terminal then sends the part again,
+            // and the blob store vouches only for what it made durable), so this commit does not
+            // wait on the disk: the WAL keeps commits in order, and the next FULL one — the
+            // upload's completion — makes it durable with everything before it.
+            c.pragma_update(None, "synchronous", "NORMAL")?;
+            let appended = (|| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let moved = tx.execute(
+                    "UPDATE uploads SET offset = ?3 WHERE upload_id = ?1 AND offset = ?2 AND completed = 0",
+                    params![id, part.offset as i64, (part.offset + part.length) as i64],
+                )?;
+                if moved == 1 {
+                    tx.execute(
+                        "INSERT INTO upload_parts (upload_id, offset, length, key) VALUES (?1, ?2, ?3, ?4)",
+                        params![id, part.offset as i64, part.length as i64, part.key],
+                    )?;
+                }
+                tx.commit()?;
+                Ok(moved == 1)
+            })();
+            c.pragma_update(None, "synchronous", "FULL")?;
+            appended
+        })
+        .await
+    }
+
+    async fn rewind_upload(&self, upload_id: &str, from: u64, to: u64) -> Result<bool> {
+        let id = upload_id.to_owned();
+        self.run(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let moved = tx.execute(
                 "UPDATE uploads SET offset = ?3 WHERE upload_id = ?1 AND offset = ?2 AND completed = 0",
-                params![id, part.offset as i64, (part.offset + part.length) as i64],
+                params![id, from as i64, to as i64],
             )?;
             if moved == 1 {
                 tx.execute(
-                    "INSERT INTO upload_parts (upload_id, offset, length, key) VALUES (?1, ?2, ?3, ?4)",
-                    params![id, part.offset as i64, part.length as i64, part.key],
+                    "DELETE FROM upload_parts WHERE upload_id = ?1 AND offset >= ?2",
+                    params![id, to as i64],
                 )?;
             }
             tx.commit()?;
