@@ -39,7 +39,8 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// For one request, a chunk PATCH included: a stalled link fails instead of hanging.
     pub request_timeout: Duration,
-    /// Bytes per tus PATCH. At most this much is sent again after a cut.
+    /// Bytes per tus PATCH. At most this much is sent again after a cut; the upload holds two
+    /// chunks in memory (one on the wire, the next read ahead).
     pub chunk_size: usize,
 }
 
@@ -48,7 +49,10 @@ impl Default for ClientOptions {
         ClientOptions {
             connect_timeout: Duration::from_secs(15),
             request_timeout: Duration::from_secs(120),
-            chunk_size: 1 << 20,
+            // Few enough requests per video that their round trips cost little, small enough that
+            // two in memory stay well under the 32 MiB an upload may add, and that a cut on a
+            // rural link resends little.
+            chunk_size: 8 << 20,
         }
     }
 }
@@ -276,12 +280,18 @@ impl IntakeClient {
         }
     }
 
-    /// tus PATCH of one chunk at `offset` with its SHA-256 (checksum extension); returns the
-    /// offset intake now holds.
-    pub async fn patch_chunk(&self, upload_url: &str, offset: u64, chunk: Vec<u8>) -> Result<u64, SyncError> {
+    /// tus PATCH of one chunk at `offset` with its CRC-32 (checksum extension, computed by the
+    /// caller as it read the chunk); returns the offset intake has received. `chunk` is shared,
+    /// not copied, by the retry after a token renewal.
+    pub async fn patch_chunk(
+        &self,
+        upload_url: &str,
+        offset: u64,
+        chunk: bytes::Bytes,
+        crc32: u32,
+    ) -> Result<u64, SyncError> {
         let url = self.url(upload_url)?;
-        let digest = ring::digest::digest(&ring::digest::SHA256, &chunk);
-        let checksum = tus::encode_checksum("sha256", digest.as_ref());
+        let checksum = tus::encode_checksum(tus::CHUNK_CHECKSUM, &crc32.to_be_bytes());
         let answer = self
             .authed("upload chunk", |http| {
                 http.patch(url.clone())
