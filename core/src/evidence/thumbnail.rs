@@ -4,8 +4,9 @@
 //! keeps photo ingest within a few times the cost of hashing it); otherwise the photo is decoded —
 //! a JPEG at a reduced scale straight from its DCT, a PNG with `image` — and reduced. Either way
 //! the EXIF orientation is applied, so the preview stands the way the photographer held the phone,
-//! and the result is a JPEG no larger than [`MAX_EDGE_PX`] on its longer side. The original is
-//! never touched.
+//! and the result is a JPEG no larger than [`MAX_EDGE_PX`] on its longer side. An EXIF thumbnail
+//! that decodes, is that small already and needs no turning is kept byte for byte. The original
+//! is never touched.
 //!
 //! Memory is budgeted before any decode starts, from the header alone: a JPEG's frame header
 //! (dimensions, sampling factors, progressive or not — a progressive decoder keeps every DCT
@@ -108,9 +109,18 @@ pub fn make_thumbnail_from<R: BufRead + Seek>(
     orientation: Option<u8>,
 ) -> Preview {
     let orientation = orientation.and_then(Orientation::from_exif).unwrap_or(Orientation::NoTransforms);
-    if let Some(img) = exif_thumbnail.and_then(decode_embedded) {
-        if let Some(jpeg) = encode(img, orientation) {
-            return Preview::Made { jpeg, source: ThumbnailSource::Exif };
+    if let Some(embedded) = exif_thumbnail {
+        if let Some(img) = decode_embedded(embedded) {
+            let small = img.width().max(img.height()) <= MAX_EDGE_PX;
+            // Already a small upright JPEG that decodes: kept as the camera wrote it, since
+            // decoding it again and re-encoding would only cost time and quality.
+            if small && orientation == Orientation::NoTransforms {
+                return Preview::Made { jpeg: embedded.to_vec(), source: ThumbnailSource::Exif };
+            }
+            let img = if small { img } else { img.thumbnail(MAX_EDGE_PX, MAX_EDGE_PX) };
+            if let Some(jpeg) = encode(img, orientation) {
+                return Preview::Made { jpeg, source: ThumbnailSource::Exif };
+            }
         }
     }
     if !matches!(media, MediaType::Jpeg | MediaType::Png) {
@@ -204,15 +214,11 @@ fn decode_jpeg_reduced<R: BufRead>(reader: R) -> Option<DynamicImage> {
     }
 }
 
+/// The EXIF thumbnail decoded, within the decode limits; `None` if it is not a JPEG that decodes.
 fn decode_embedded(bytes: &[u8]) -> Option<DynamicImage> {
     let mut reader = ImageReader::with_format(std::io::Cursor::new(bytes), ImageFormat::Jpeg);
     reader.limits(decode_limits());
-    let img = reader.decode().ok()?;
-    Some(if img.width().max(img.height()) > MAX_EDGE_PX {
-        img.thumbnail(MAX_EDGE_PX, MAX_EDGE_PX)
-    } else {
-        img
-    })
+    reader.decode().ok()
 }
 
 fn decode_limits() -> Limits {
@@ -262,6 +268,31 @@ mod tests {
         let bottom = img.get_pixel(16, 56).0;
         assert!(top[0] > 200 && top[2] < 60, "{top:?}");
         assert!(bottom[2] > 200 && bottom[0] < 60, "{bottom:?}");
+    }
+
+    #[test]
+    fn an_upright_small_exif_thumbnail_is_kept_byte_for_byte() {
+        let embedded = sample_jpeg();
+        for orientation in [None, Some(1)] {
+            let (thumb, src) =
+                make_thumbnail(Some(&embedded), Path::new("/nonexistent"), MediaType::Jpeg, orientation)
+                    .made()
+                    .unwrap();
+            assert_eq!(src, ThumbnailSource::Exif);
+            assert_eq!(thumb, embedded, "orientation {orientation:?}: not re-encoded");
+        }
+        // Turned, or larger than a thumbnail: re-encoded.
+        let (turned, _) =
+            make_thumbnail(Some(&embedded), Path::new("/nonexistent"), MediaType::Jpeg, Some(6))
+                .made()
+                .unwrap();
+        assert_ne!(turned, embedded);
+        let big = RgbImage::from_fn(640, 480, |x, _| Rgb([(x % 256) as u8, 0, 0]));
+        let mut big_jpeg = Vec::new();
+        JpegEncoder::new_with_quality(&mut big_jpeg, 90).encode_image(&big).unwrap();
+        let (reduced, _) =
+            make_thumbnail(Some(&big_jpeg), Path::new("/nonexistent"), MediaType::Jpeg, None).made().unwrap();
+        assert_eq!(decode(&reduced).dimensions(), (320, 240));
     }
 
     #[test]
