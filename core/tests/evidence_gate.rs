@@ -294,3 +294,37 @@ fn a_capture_against_an_unknown_finding_rolls_back_whole() {
     assert!(matches!(err.explain().class, ErrorClass::NotFound { .. }), "{err:?}");
     assert_nothing_stored(&env, &source, &bytes);
 }
+
+/// Each capture supersedes the stored inspection body (its trail head and the item's count move
+/// in the sealing transaction). The capture returns before the `-wal` checkpoint that scrubs the
+/// old body (issue 9); once the store has settled — as it has before any next write — no
+/// superseded body is left in the database file or its `-wal` (issue 10, finding 3).
+#[test]
+fn a_capture_leaves_no_superseded_inspection_body_on_disk_once_the_store_settles() {
+    let env = Env::new();
+    save(&env.store, &recording());
+    let item = first_item(&env.store);
+    let body = || -> Vec<u8> {
+        let query = "SELECT body_enc FROM inspections WHERE id = ?1";
+        env.store.read(|c, _| Ok(c.query_row(query, [INSPECTION], |r| r.get(0)).unwrap())).unwrap()
+    };
+    let mut superseded = Vec::new();
+    for n in 0..3 {
+        superseded.push(body());
+        let source = env.dir.path().join(format!("IMG_{n}.jpg"));
+        fs::write(&source, testmedia::photo_by(n)).unwrap();
+        ingest_with(&env, &StoredInspectionGuard, &photo_request(&source, Some(&item))).unwrap();
+    }
+    env.store.settle();
+    let current = body();
+    assert!(!superseded.contains(&current));
+    let mut on_disk = Vec::new();
+    for name in ["fieldseal.db", "fieldseal.db-wal"] {
+        on_disk.extend(fs::read(env.store.dir().join(name)).unwrap_or_default());
+    }
+    let find = |needle: &[u8]| on_disk.windows(needle.len()).any(|w| w == needle);
+    assert!(find(&current[..32]), "the test must see the current body on disk");
+    for (n, old) in superseded.iter().enumerate() {
+        assert!(!find(&old[..32]), "the body before capture {n} is still on disk");
+    }
+}

@@ -11,7 +11,8 @@
 //!    manifest describes exactly what was hashed even if the source file changes afterwards;
 //! 4. once the commit returned, the manifest is built and signed by the device key;
 //! 5. the evidence row (with the thumbnail sealed in it), its trail event and its outbox row commit
-//!    in one transaction;
+//!    in one transaction, durable when it returns ([`Store::write_capture`]: the `-wal` checkpoint
+//!    that scrubs what it superseded runs after, on a thread of its own);
 //! 6. only then is the plaintext source removed — and only if the path still names the file that
 //!    was read.
 //!
@@ -191,7 +192,8 @@ pub fn ingest(
     let envelope = SignedEnvelope::seal(&payload, cx.signer)?;
 
     cancel.check()?;
-    let existing = cx.store.write(|tx, keys| {
+    // Durable when it returns; the checkpoint that scrubs the `-wal` follows on its own thread.
+    let existing = cx.store.write_capture(|tx, keys| {
         // Re-check inside the write lock: the inspection may have moved on while we hashed.
         cx.guard.capture_gate(tx, keys, &req.inspection_id)?.require_capturing()?;
         if let Some(existing) = same_capture(tx, keys, req, &manifest.sha256)? {

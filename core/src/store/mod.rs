@@ -6,6 +6,7 @@
 //! [`Store::read`] on a separate read-only connection, so a screen refresh never waits on an ingest.
 
 pub mod anchors;
+mod checkpoint;
 mod error;
 pub mod evidence;
 mod inspection_body;
@@ -45,10 +46,12 @@ pub const DATABASE_FILE: &str = "fieldseal.db";
 /// An open installation: database connections, keys and the vault.
 pub struct Store {
     dir: PathBuf,
-    writer: Mutex<Connection>,
+    /// Shared with the thread of a deferred checkpoint ([`Store::write_capture`]).
+    writer: Arc<Mutex<Connection>>,
     reader: Mutex<Connection>,
     keys: Keyring,
     vault: Vault,
+    checkpoint: checkpoint::Deferred,
 }
 
 impl std::fmt::Debug for Store {
@@ -76,24 +79,39 @@ impl Store {
         let dir = dir.as_ref().to_owned();
         let (writer, reader, keys) = open::open_database(&dir, key_vault, clock)?;
         let vault = Vault::open(dir.join("vault"))?;
-        Ok(Store { dir, writer: Mutex::new(writer), reader: Mutex::new(reader), keys, vault })
+        Ok(Store {
+            dir,
+            writer: Arc::new(Mutex::new(writer)),
+            reader: Mutex::new(reader),
+            keys,
+            vault,
+            checkpoint: checkpoint::Deferred::default(),
+        })
     }
 
-    /// Runs `f` in one IMMEDIATE transaction; commits only if it returns `Ok`.
+    /// Runs `f` in one IMMEDIATE transaction; commits only if it returns `Ok`. Then checkpoints
+    /// the `-wal`, so no ciphertext the transaction superseded is left on disk ([`checkpoint`]).
     pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>, &Keyring) -> Result<T>) -> Result<T> {
         let mut conn = lock(&self.writer);
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::sql("begin transaction"))?;
-        let value = f(&tx, &self.keys)?;
-        tx.commit().map_err(StoreError::sql("commit"))?;
-        // Superseded ciphertexts (an inspection body before its last change) must not linger in
-        // the `-wal` file, where putting one back rolled an inspection back. Copying the WAL into
-        // the database (whose freed pages `secure_delete` zeroes) and truncating it removes them.
-        // The commit already stands; a checkpoint that cannot run now (a reader holds the WAL)
-        // runs after a later write.
-        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        let value = commit(&mut conn, &self.keys, f)?;
+        checkpoint::truncate_wal(&conn);
         Ok(value)
+    }
+
+    /// [`Store::write`] for the commit of a sealed capture: returns once the commit is durable,
+    /// and leaves the checkpoint to a thread of its own, which the next write waits for. The
+    /// inspector waits for the fsyncs that make the capture survive a flat battery, not for the
+    /// ones that only scrub the `-wal` ([`checkpoint`]).
+    pub fn write_capture<T>(&self, f: impl FnOnce(&Transaction<'_>, &Keyring) -> Result<T>) -> Result<T> {
+        let value = commit(&mut lock(&self.writer), &self.keys, f)?;
+        self.checkpoint.start(&self.writer);
+        Ok(value)
+    }
+
+    /// Waits for a checkpoint [`Store::write_capture`] left running: afterwards no superseded
+    /// ciphertext is in the database file or its `-wal`.
+    pub fn settle(&self) {
+        self.checkpoint.settle();
     }
 
     /// Runs `f` on the read-only connection.
@@ -144,8 +162,29 @@ pub fn clock_timestamp(conn: &Connection) -> Result<String> {
     }
 }
 
+impl Drop for Store {
+    /// The files are left as [`Store::settle`] leaves them, whoever opens them next.
+    fn drop(&mut self) {
+        self.checkpoint.settle();
+    }
+}
+
+/// One IMMEDIATE transaction running `f`, committed only if it returns `Ok`.
+fn commit<T>(
+    conn: &mut Connection,
+    keys: &Keyring,
+    f: impl FnOnce(&Transaction<'_>, &Keyring) -> Result<T>,
+) -> Result<T> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(StoreError::sql("begin transaction"))?;
+    let value = f(&tx, keys)?;
+    tx.commit().map_err(StoreError::sql("commit"))?;
+    Ok(value)
+}
+
 /// A panic while holding a connection leaves SQLite consistent (the transaction rolls back on drop),
 /// so a poisoned lock is safe to take over rather than failing every later call.
-fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
