@@ -5,8 +5,8 @@
 //!   written, fsynced, renamed into place and its directory fsynced, and one WAL commit of a row
 //!   as large as the item's (goal ≤ 1.3× the floor); also that floor plus the `TRUNCATE` checkpoint
 //!   `Store::write` runs after its commit, and how long the capture's own checkpoint, which runs
-//!   after ingest returned (docs/decisions/0012), went on. Every run seals a new capture (its own
-//!   checklist item);
+//!   after ingest returned (docs/decisions/0012), went on; and eight captures back to back, per
+//!   capture beside the floor. Every run seals a new capture (its own checklist item);
 //! - large video ingest throughput (goal ≥ 0.8 GB/s) and peak resident memory growth (goal ≤ 32 MiB);
 //! - peak resident memory of probe and ingest, each in a fresh child process, above that process's
 //!   idle RSS, for a 48 MP baseline JPEG, the same photo progressive (jpegtran, Debian
@@ -182,6 +182,32 @@ fn floor_database(dir: &Path, name: &str) -> rusqlite::Connection {
     conn.pragma_update(None, "secure_delete", true).unwrap();
     conn.execute("CREATE TABLE IF NOT EXISTS floor (v BLOB)", []).unwrap();
     conn
+}
+
+/// Captures taken one after another with no pause, as an inspector photographs a site: each
+/// capture's checkpoint then runs while the next one hashes and encrypts, and any of it left
+/// when the next one commits is waited for. Prints the time per capture beside the floor.
+fn burst(cx: &IngestContext<'_>, source: &Path, bytes: &[u8], floor_ms: f64) {
+    const CAPTURES: usize = 8;
+    let mut sources = Vec::new();
+    for n in 0..CAPTURES {
+        let path = source.with_file_name(format!("IMG_burst_{n}.jpg"));
+        fs::write(&path, bytes).unwrap();
+        sources.push(path);
+    }
+    cx.store.settle();
+    let started = Instant::now();
+    for (n, path) in sources.iter().enumerate() {
+        let mut req = request(path, EvidenceKind::Photo);
+        req.item_id = Some(format!("burst-{n}"));
+        ingest(cx, &req, &CancelToken::new(), &mut |_| {}).unwrap();
+    }
+    cx.store.settle();
+    let per_capture = ms(started.elapsed()) / CAPTURES as f64;
+    println!(
+        "    {CAPTURES} captures back to back, the last checkpoint included: {per_capture:.1} ms per capture; / floor {:.2}×",
+        per_capture / floor_ms,
+    );
 }
 
 /// On-disk bytes of what ingest made durable for item `id`: its vault blob(s), and its row's
@@ -384,6 +410,9 @@ fn main() {
             ingest_ms / store_floor_ms,
             ms(median(settle_times)),
         );
+        if thumbnail {
+            burst(&cx, &source, &bytes, durable_ms);
+        }
     }
 
     let disk_bytes = vec![0xA5u8; 256 << 20];
