@@ -5,7 +5,7 @@
 //!   written, fsynced, renamed into place and its directory fsynced, and one WAL commit of a row
 //!   as large as the item's (goal ≤ 1.3× the floor); also that floor plus the `TRUNCATE` checkpoint
 //!   `Store::write` runs after its commit, and how long the capture's own checkpoint, which runs
-//!   after ingest returned (docs/decisions/0012), went on; and eight captures back to back, per
+//!   after ingest returned (docs/decisions/0013), went on; and eight captures back to back, per
 //!   capture beside the floor. Every run seals a new capture (its own checklist item);
 //! - large video ingest throughput (goal ≥ 0.8 GB/s) and peak resident memory growth (goal ≤ 32 MiB);
 //! - peak resident memory of probe and ingest, each in a fresh child process, above that process's

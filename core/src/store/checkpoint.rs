@@ -1,6 +1,6 @@
 //! WAL 检查点 — when the `-wal` is copied into the database and emptied, so a superseded
 //! ciphertext (an inspection or record body before its last change) does not linger on disk
-//! (issue 10, finding 3; docs/decisions/0012-checkpoint-off-the-capture-path.md).
+//! (issue 10, finding 3; docs/decisions/0013-checkpoint-off-the-capture-path.md).
 //!
 //! A commit appends the pages it changed to the `-wal`; the database file keeps the old pages,
 //! and an older frame of a page stays in the `-wal` until it is overwritten. A `TRUNCATE`
