@@ -4,7 +4,10 @@
 #   2. generates the Swift bindings from it in library mode with the workspace's pinned uniffi-bindgen;
 #   3. parses every generated .swift file (and the hand-written Package.swift and XCTests) with
 #      tree-sitter-swift, and checks that every C symbol the bindings use is declared in the
-#      generated header and exported by the library.
+#      generated header and exported by the library;
+#   4. parses the iOS app's Swift (ios/) and checks each call it makes into the bindings against the
+#      generated signatures and each member name it reads against the bindings, the app and
+#      ios/platform-names.txt.
 # The last line is `swift-checks: N passed, M failed`; the exit status is non-zero on any failure.
 # Compiling and running the Swift tests needs macOS: see README.md.
 set -euo pipefail
@@ -43,8 +46,12 @@ fi
 echo "== checking"
 # The hand-written Swift (package manifest, XCTests) cannot be compiled here either: parse it too.
 hand_written=("$here/Package.swift" "$here"/Tests/*/*.swift)
+# The iOS app's Swift (ios/): parsed, and its calls and member names checked against the bindings.
+mapfile -t app < <(find "$root/ios" -name '*.swift' | sort)
 "$venv/bin/python" "$here/check_swift.py" \
     --bindings "$out" \
     --library "$lib" \
     --allow "$here/tree-sitter-allow.txt" \
-    --also "${hand_written[@]}"
+    --also "${hand_written[@]}" \
+    --app "${app[@]}" \
+    --platform-names "$root/ios/platform-names.txt"

@@ -5,7 +5,11 @@ Two kinds of check, each counted once:
   * every generated .swift file (and each hand-written one given with --also) parses with tree-sitter-swift, with no ERROR or MISSING node except
     those whose source lines are on the allow-list (the grammar's known false positives);
   * every C symbol the bindings use (uniffi_fieldseal_ffi_*, ffi_fieldseal_ffi_*) is declared in
-    the generated header when Swift references it, and exported by the built library.
+    the generated header when Swift references it, and exported by the built library;
+  * the app's Swift given with --app (ios/) parses, every call it makes to a function or type the
+    bindings declare uses one of the generated signatures' argument labels, and every member name
+    it reads (`x.name`, `.name`) is declared by the bindings, by the app itself, or is a platform
+    API name listed in --platform-names (so a renamed binding cannot slip through unseen).
 
 The last line printed is `swift-checks: N passed, M failed`; the exit status is non-zero when M > 0.
 Run through bindings/swift/check.sh, which builds the library, generates the bindings and prepares
@@ -100,12 +104,121 @@ def exported_symbols(library: Path) -> set[str]:
     return symbols
 
 
+# What the generated Swift declares, read from its text (uniffi's output is regular).
+GEN_TYPE = re.compile(r"^(?:public |open )(?:final )?(?:struct|class|enum|protocol) (\w+)", re.M)
+GEN_FUNC = re.compile(r"\bfunc (\w+)\(((?:[^()]|\([^()]*\))*)\)")
+GEN_INIT = re.compile(r"\b(?:public |open )(?:convenience |required )*init\(((?:[^()]|\([^()]*\))*)\)")
+GEN_MEMBER = re.compile(r"\b(?:var|let|case) (\w+)")
+APP_DECL = re.compile(r"\b(?:func|var|let|class|struct|enum|case|protocol) (\w+)")
+
+
+COMMENTS = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+# Calls qualified by a platform module (`_Concurrency.Task { }`, needed because the bindings
+# declare a `Task` record that would otherwise shadow Swift's) are not calls into the bindings.
+PLATFORM_MODULES = {"_Concurrency", "Swift", "Foundation", "BackgroundTasks", "Network", "UIKit", "os"}
+
+
+def labels_of(params: str) -> tuple[str, ...]:
+    """Argument labels of a parameter list: `label name: T` -> label, `name: T` -> name, `_ n: T` -> none."""
+    params = COMMENTS.sub("", params)
+    out = []
+    for param in (p.strip() for p in params.split(",")):
+        if not param or ":" not in param:
+            continue
+        words = param.split(":", 1)[0].split()
+        label = words[0]
+        out.append("_" if label == "_" else label)
+    return tuple(out)
+
+
+def generated_api(swift_files: list[Path]):
+    signatures: dict[str, set[tuple[str, ...]]] = {}
+    members: set[str] = set()
+    for path in swift_files:
+        text = path.read_text(encoding="utf-8")
+        types = [(m.start(), m.group(1)) for m in GEN_TYPE.finditer(text)]
+        for _, name in types:
+            members.add(name)
+        for m in GEN_FUNC.finditer(text):
+            signatures.setdefault(m.group(1), set()).add(labels_of(m.group(2)))
+            members.add(m.group(1))
+        for m in GEN_INIT.finditer(text):
+            owner = [name for start, name in types if start < m.start()]
+            if owner:
+                signatures.setdefault(owner[-1], set()).add(labels_of(m.group(1)))
+        members |= set(GEN_MEMBER.findall(text))
+    return signatures, members
+
+
+def nodes(node, kind):
+    if node.type == kind:
+        yield node
+    for child in node.children:
+        yield from nodes(child, kind)
+
+
+def text_of(source: bytes, node) -> str:
+    return source[node.start_byte:node.end_byte].decode("utf-8")
+
+
+def check_app(parser, paths: list[Path], signatures, bound_members: set[str], platform: set[str], report: Report) -> None:
+    sources = {path: path.read_bytes() for path in paths}
+    declared = set()
+    for source in sources.values():
+        declared |= set(APP_DECL.findall(source.decode("utf-8")))
+    read_names: dict[str, str] = {}
+    calls = 0
+    for path, source in sources.items():
+        tree = parser.parse(source)
+        for call in nodes(tree.root_node, "call_expression"):
+            callee = call.children[0]
+            if callee.type == "navigation_expression":
+                target = callee.child_by_field_name("target")
+                if target is not None and text_of(source, target) in PLATFORM_MODULES:
+                    continue
+                callee = callee.child_by_field_name("suffix").child_by_field_name("suffix")
+            if callee is None or callee.type != "simple_identifier":
+                continue
+            name = text_of(source, callee)
+            if name not in signatures or name in declared or name in platform:
+                continue
+            suffix = call.children[1]
+            labels = []
+            for argument in nodes(suffix, "value_argument"):
+                if argument.parent.parent != suffix:
+                    continue  # an argument of a nested call
+                label = argument.child_by_field_name("name")
+                labels.append(text_of(source, label).rstrip(":").strip() if label else "_")
+            calls += 1
+            where = f"{path.name}:{call.start_point[0] + 1}"
+            if tuple(labels) in signatures[name]:
+                report.ok()
+            else:
+                shown = " or ".join(f"{name}({''.join(l + ':' for l in sig)})" for sig in sorted(signatures[name]))
+                report.fail(f"{where}: {name}({''.join(l + ':' for l in labels)}) matches no generated signature ({shown})")
+        for suffix in nodes(tree.root_node, "navigation_suffix"):
+            member = suffix.child_by_field_name("suffix")
+            if member is not None and member.type == "simple_identifier":
+                read_names.setdefault(text_of(source, member), f"{path.name}:{suffix.start_point[0] + 1}")
+        for prefix in nodes(tree.root_node, "prefix_expression"):
+            if prefix.children and prefix.children[0].type == "." and prefix.children[-1].type == "simple_identifier":
+                read_names.setdefault(text_of(source, prefix.children[-1]), f"{path.name}:{prefix.start_point[0] + 1}")
+    for name, where in sorted(read_names.items()):
+        if name in bound_members or name in declared or name in platform:
+            report.ok()
+        else:
+            report.fail(f"{where}: member {name!r} is declared neither by the bindings nor by the app, nor listed as a platform API")
+    print(f"app: {len(paths)} file(s), {calls} call(s) into the bindings checked, {len(read_names)} member name(s) checked")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bindings", type=Path, required=True, help="directory uniffi-bindgen wrote into")
     ap.add_argument("--library", type=Path, required=True, help="the built libfieldseal_ffi shared library")
     ap.add_argument("--allow", type=Path, required=True, help="allow-list of grammar false positives")
     ap.add_argument("--also", type=Path, nargs="*", default=[], help="hand-written .swift files to parse too")
+    ap.add_argument("--app", type=Path, nargs="*", default=[], help="the app's .swift files: parsed and checked against the bindings")
+    ap.add_argument("--platform-names", type=Path, help="platform API member names the app may use (one a line, # comments)")
     args = ap.parse_args()
 
     import tree_sitter_swift
@@ -120,8 +233,17 @@ def main() -> int:
     headers = sorted(args.bindings.glob("*.h"))
     if not swift_files or not headers:
         report.fail(f"no generated .swift or .h files in {args.bindings}")
-    for path in swift_files + args.also:
+    for path in swift_files + args.also + args.app:
         check_swift_file(parser, path, allowed, used, report)
+    if args.app:
+        platform = set()
+        if args.platform_names:
+            for raw in args.platform_names.read_text(encoding="utf-8").splitlines():
+                entry = raw.split("#", 1)[0].strip()
+                if entry:
+                    platform.add(entry)
+        signatures, bound_members = generated_api(swift_files)
+        check_app(parser, args.app, signatures, bound_members, platform, report)
     for entry in sorted(allowed - used):
         print(f"note: allow-list entry not needed by these bindings: {entry!r}")
 
@@ -152,7 +274,7 @@ def main() -> int:
             report.ok()
 
     print(
-        f"parsed {len(swift_files)} generated and {len(args.also)} hand-written Swift file(s); checked "
+        f"parsed {len(swift_files)} generated, {len(args.also)} hand-written and {len(args.app)} app Swift file(s); checked "
         f"{len(declared | referenced)} FFI symbol(s) ({len(referenced)} used by Swift) against {len(exported)} exported"
     )
     print(f"swift-checks: {report.passed} passed, {report.failed} failed")
