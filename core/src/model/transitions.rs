@@ -398,9 +398,19 @@ impl Inspection {
         })
     }
 
-    /// 已签字 — records the content hash the record module froze and everybody signed. The two
-    /// certificates are checked again on the signing day (requirement 1).
+    /// Marks the inspection signed without a record, for state-machine tests. Only with the
+    /// `test-support` feature: in a shipped build only the record service moves an inspection to
+    /// 已签字, once the record it froze carries every signature (`record_signing`).
+    #[cfg(feature = "test-support")]
     pub fn mark_signed(&mut self, content_hash: &str, at: DateTime<FixedOffset>) -> Events {
+        self.record_signing(content_hash, at)
+    }
+
+    /// 已签字 — records the content hash the record module froze and everybody signed. The two
+    /// certificates are checked again on the signing day (requirement 1). Crate-private: the record
+    /// service calls it in the transaction that completes the record's signatures, so no caller of
+    /// the library can mark a record signed that nobody signed.
+    pub(crate) fn record_signing(&mut self, content_hash: &str, at: DateTime<FixedOffset>) -> Events {
         self.transact(|i| {
             i.expect_state("mark_signed", &[S::PendingSignature])?;
             let is_sha256_hex = content_hash.len() == 64

@@ -622,7 +622,7 @@ pub fn freeze(
         match record.kind {
             DocumentKind::Record => {
                 inspections::modify_inspection(tx, keys, &record.inspection_id, |i| {
-                    i.mark_signed(&record.document_hash, at)
+                    i.record_signing(&record.document_hash, at)
                 })?;
             }
             DocumentKind::Addendum => {
