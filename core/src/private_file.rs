@@ -5,7 +5,8 @@
 //! Bytes go to a temporary file in the destination's directory, created with mode 0600 (never
 //! readable by another user, even for a moment); [`OwnerOnlyFile::commit`] fsyncs it, moves it into
 //! place and fsyncs the directory. A crash at any point leaves either no file at the destination
-//! or the complete one, plus at most a `.name.<random>.tmp` that nothing reads.
+//! or the complete one, plus at most a `.name.<random>.tmp` that nothing reads. Disposable copies
+//! ([`OwnerOnlyFile::commit_disposable`]) skip the two fsyncs.
 
 use std::{
     fs::{self, File, OpenOptions},
@@ -53,7 +54,20 @@ impl OwnerOnlyFile {
     }
 
     /// Makes the file durable and visible at its destination.
-    pub fn commit(mut self, existing: Existing) -> io::Result<()> {
+    pub fn commit(self, existing: Existing) -> io::Result<()> {
+        self.place(existing, true)
+    }
+
+    /// Makes a disposable file visible at its destination, whole, without making it durable: for
+    /// decrypted viewing copies, which recovery deletes at the next start anyway and which are
+    /// decrypted again when missing. Still owner-only and still whole-or-absent at its name for
+    /// every reader; only a power cut may lose it (or leave it short: a thumbnail is reused only
+    /// while it hashes to its signed value), which costs a decryption, never data.
+    pub fn commit_disposable(self, existing: Existing) -> io::Result<()> {
+        self.place(existing, false)
+    }
+
+    fn place(mut self, existing: Existing, durable: bool) -> io::Result<()> {
         let file = self.file.take().ok_or_else(|| io::Error::other("already committed"))?;
         #[cfg(test)]
         if tests::CRASH_BEFORE_COMMIT.with(|c| c.get()) {
@@ -61,7 +75,9 @@ impl OwnerOnlyFile {
             std::mem::forget(self);
             return Err(io::Error::other("simulated crash before commit"));
         }
-        file.sync_all()?;
+        if durable {
+            file.sync_all()?;
+        }
         drop(file);
         match existing {
             // Unlike rename, a hard link never replaces an existing file.
@@ -69,7 +85,7 @@ impl OwnerOnlyFile {
             Existing::Replace => fs::rename(&self.tmp, &self.dest)?,
         }
         // The destination is in place; the temporary name (if linked) goes in Drop.
-        sync_dir(parent_dir(&self.dest))
+        if durable { sync_dir(parent_dir(&self.dest)) } else { Ok(()) }
     }
 }
 

@@ -202,13 +202,14 @@ fn thumbnail_file(
     Ok(Some(path))
 }
 
-/// Writes checked plaintext `bytes` as a viewing copy through the owner-only writer.
+/// Writes checked plaintext `bytes` as a viewing copy through the owner-only writer, without the
+/// durable fsyncs: a viewing copy is a disposable cache (see [`OwnerOnlyFile::commit_disposable`]).
 fn write_view_copy(store: &Store, path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = view_dir(store);
     fs::create_dir_all(&dir).map_err(|e| EvidenceError::storage(&dir, e))?;
     let mut out = OwnerOnlyFile::create(path).map_err(|e| EvidenceError::storage(path, e))?;
     std::io::Write::write_all(&mut out, bytes).map_err(|e| EvidenceError::storage(path, e))?;
-    out.commit(Existing::Replace).map_err(|e| EvidenceError::storage(path, e).into())
+    out.commit_disposable(Existing::Replace).map_err(|e| EvidenceError::storage(path, e).into())
 }
 
 /// Deletes one viewing copy. Refuses paths outside `view/`, so a caller bug cannot delete evidence.
@@ -248,6 +249,7 @@ fn view_dir(store: &Store) -> PathBuf {
 
 /// Decrypts a blob to `path` through the owner-only writer: the copy appears under its name only
 /// once every byte decrypted and hashed to `expected_sha256`; a blob that fails leaves nothing.
+/// Not fsynced: a viewing copy is a disposable cache.
 fn decrypt_checked(
     store: &Store,
     blob_id: &str,
@@ -267,7 +269,8 @@ fn decrypt_checked(
     if sha != expected_sha256 {
         return Err(EvidenceError::verification("content hash").into());
     }
-    out.commit(existing).map_err(|e| EvidenceError::storage(path, e).into())
+    // Disposable like every viewing copy: no fsync (see `write_view_copy`).
+    out.commit_disposable(existing).map_err(|e| EvidenceError::storage(path, e).into())
 }
 
 fn extension(media: MediaType) -> &'static str {
