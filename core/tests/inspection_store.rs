@@ -271,7 +271,25 @@ fn one_corrupt_inspection_row_is_skipped_and_reported_and_the_others_still_list(
     assert_eq!(listed.unreadable.len(), 1);
     assert_eq!(listed.unreadable[0].id, "insp-B");
     assert!(listed.unreadable[0].code.starts_with("crypto."), "{:?}", listed.unreadable[0]);
-    assert_eq!(s.read(db::task_rows).unwrap().len(), 2);
+    // The task list reads each row's sealed summary (issue 8): insp-B's is intact, so it still
+    // shows there, and opening it reports the damage. With its summary damaged too, the list
+    // leaves it out and names it.
+    assert_eq!(s.read(db::task_rows).unwrap().len(), 3);
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("fieldseal.db")).unwrap();
+        conn.execute(
+            "UPDATE inspection_summaries SET summary_enc = substr(summary_enc, 1, 40)
+             WHERE inspection_id = 'insp-B'",
+            [],
+        )
+        .unwrap();
+    }
+    let rows = s.read(db::list_task_rows).unwrap();
+    let ids: Vec<&str> = rows.items.iter().map(|r| r.inspection_id.as_str()).collect();
+    assert_eq!(ids, ["insp-A", "insp-C"]);
+    assert_eq!(rows.unreadable.len(), 1);
+    assert_eq!(rows.unreadable[0].id, "insp-B");
+    assert!(rows.unreadable[0].code.starts_with("crypto."), "{:?}", rows.unreadable[0]);
 }
 
 #[test]

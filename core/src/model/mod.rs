@@ -39,5 +39,5 @@ pub use task::{Task, TaskSource};
 pub use uscc::{Uscc, UsccError};
 pub use view::{
     ChecklistView, EvidenceNeed, FindingView, ItemState, ItemView, RegisterInspector, RegisterSummary,
-    SectionView, TaskRow, TemplateSummary, checklist_view, findings_view, task_list, task_row,
+    SectionView, TaskRow, TaskSummary, TemplateSummary, checklist_view, findings_view, task_list, task_row,
 };

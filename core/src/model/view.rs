@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Blocker, Finding, FindingCategory, Handling, Inspection, InspectionState, Inspector, Message,
-    ProblemState, Progress, RegisterSnapshot,
+    ProblemState, Progress, RegisterSnapshot, TaskSource,
 };
 use crate::checklist::{AnswerType, AnswerValue, ChoiceOption, EvidenceKind, Method, Template};
 
@@ -106,22 +106,63 @@ pub struct ChecklistView {
 }
 
 pub fn task_row(i: &Inspection) -> TaskRow {
-    let e = i.enterprise();
-    TaskRow {
-        inspection_id: i.id().to_owned(),
-        title: i.task().title.clone(),
-        enterprise_id: i.task().enterprise_id.clone(),
-        enterprise_name: e.map(|e| e.name.clone()).unwrap_or_default(),
-        planned_date: i.scheduled_for().unwrap_or(i.task().planned_date),
-        state: i.state(),
-        state_zh: i.state().label_zh().to_owned(),
-        state_en: i.state().label_en().to_owned(),
-        source_zh: i.task().source.label_zh().to_owned(),
-        key_polluter: e.is_some_and(|e| e.key_polluter),
-        positive_list: e.is_some_and(|e| e.positive_list),
-        progress: i.progress(),
-        open_findings: i.active_findings().filter(|f| f.problem.state != super::ProblemState::Closed).count()
-            as u32,
+    TaskSummary::of(i).into_row(i.id().to_owned())
+}
+
+/// 任务摘要 — what one task-list row is made of, taken from the inspection each time it is saved.
+/// The store seals it beside the inspection's body, so the task list opens a few hundred bytes per
+/// row instead of every whole inspection; the labels are made when the row is drawn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskSummary {
+    pub title: String,
+    pub enterprise_id: String,
+    /// From the register snapshot once prepared; empty before.
+    pub enterprise_name: String,
+    /// The scheduled day once scheduled, the planned one before.
+    pub planned_date: NaiveDate,
+    pub state: InspectionState,
+    pub source: TaskSource,
+    pub key_polluter: bool,
+    pub positive_list: bool,
+    pub progress: Progress,
+    pub open_findings: u32,
+}
+
+impl TaskSummary {
+    pub fn of(i: &Inspection) -> Self {
+        let e = i.enterprise();
+        TaskSummary {
+            title: i.task().title.clone(),
+            enterprise_id: i.task().enterprise_id.clone(),
+            enterprise_name: e.map(|e| e.name.clone()).unwrap_or_default(),
+            planned_date: i.scheduled_for().unwrap_or(i.task().planned_date),
+            state: i.state(),
+            source: i.task().source,
+            key_polluter: e.is_some_and(|e| e.key_polluter),
+            positive_list: e.is_some_and(|e| e.positive_list),
+            progress: i.progress(),
+            open_findings: i.active_findings().filter(|f| f.problem.state != ProblemState::Closed).count()
+                as u32,
+        }
+    }
+
+    /// The row of inspection `inspection_id` (whose summary this is).
+    pub fn into_row(self, inspection_id: String) -> TaskRow {
+        TaskRow {
+            inspection_id,
+            title: self.title,
+            enterprise_id: self.enterprise_id,
+            enterprise_name: self.enterprise_name,
+            planned_date: self.planned_date,
+            state: self.state,
+            state_zh: self.state.label_zh().to_owned(),
+            state_en: self.state.label_en().to_owned(),
+            source_zh: self.source.label_zh().to_owned(),
+            key_polluter: self.key_polluter,
+            positive_list: self.positive_list,
+            progress: self.progress,
+            open_findings: self.open_findings,
+        }
     }
 }
 

@@ -14,11 +14,14 @@
 //! fewer answers than its trail records. A body whose head is *ahead of* or not on its trail (the
 //! trail cut short, or a body from another installation) is refused as
 //! [`StoreError::InspectionTrailMismatch`].
+//!
+//! Beside the body, every write seals the task list's summary with the same head
+//! ([`super::inspection_summary`]).
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use super::{Keyring, StoreError, trail};
+use super::{Keyring, StoreError, inspection_summary, trail};
 use crate::{
     Result,
     model::Inspection,
@@ -43,9 +46,9 @@ struct SealedBody<T> {
 
 /// One event of a stream, by position and hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct TrailHead {
-    seq: i64,
-    hash: String,
+pub(super) struct TrailHead {
+    pub(super) seq: i64,
+    pub(super) hash: String,
 }
 
 fn context(id: &str, revision: u64) -> String {
@@ -83,12 +86,21 @@ fn open_body<T: DeserializeOwned>(
     Ok(body)
 }
 
-/// Seals `inspection` with the current head of its stream: call it after the operation's events
-/// were appended, in the same transaction.
-pub(super) fn seal(conn: &Connection, keys: &Keyring, inspection: &Inspection) -> Result<Vec<u8>> {
+/// An inspection's two ciphertexts: its body (`inspections.body_enc`) and its task summary
+/// (`inspection_summaries.summary_enc`).
+pub(super) struct SealedRow {
+    pub(super) body: Vec<u8>,
+    pub(super) summary: Vec<u8>,
+}
+
+/// Seals `inspection` and its task summary with the current head of its stream: call it after the
+/// operation's events were appended, in the same transaction, and store both.
+pub(super) fn seal(conn: &Connection, keys: &Keyring, inspection: &Inspection) -> Result<SealedRow> {
     let id = inspection.id();
-    let body = SealedBody { v: FORMAT, trail_head: current_head(conn, id)?, inspection };
-    seal_body(keys, id, inspection.revision(), &body)
+    let trail_head = current_head(conn, id)?;
+    let summary = inspection_summary::seal(keys, inspection, trail_head.as_ref())?;
+    let body = SealedBody { v: FORMAT, trail_head, inspection };
+    Ok(SealedRow { body: seal_body(keys, id, inspection.revision(), &body)?, summary })
 }
 
 /// Opens the body of row `id` stored with `revision`, and refuses it unless it is as new as its
@@ -146,16 +158,19 @@ fn event_hash(conn: &Connection, id: &str, seq: i64) -> Result<Option<String>> {
 ///
 /// A body that was *not* current before this append (rolled back, damaged, from another key) is
 /// left as it is, so it is still refused on load: following the trail never launders a stale body
-/// and never fails the append that triggered it.
+/// and never fails the append that triggered it. The task summary follows by the same rule.
 pub(super) fn follow_trail(tx: &Transaction<'_>, keys: &Keyring, appended: &TrailEntry) -> Result<()> {
     let Some(id) = appended.stream.strip_prefix(STREAM_PREFIX) else { return Ok(()) };
-    let row: Option<(i64, Vec<u8>)> = tx
-        .query_row("SELECT revision, body_enc FROM inspections WHERE id = ?1", [id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+    let row: Option<(i64, Vec<u8>, Option<Vec<u8>>)> = tx
+        .query_row(
+            "SELECT i.revision, i.body_enc, s.summary_enc FROM inspections i
+             LEFT JOIN inspection_summaries s ON s.inspection_id = i.id WHERE i.id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .optional()
         .map_err(StoreError::sql("read inspection"))?;
-    let Some((revision, sealed)) = row else { return Ok(()) };
+    let Some((revision, sealed, summary)) = row else { return Ok(()) };
     let revision = revision.max(0) as u64;
     // The inspection stays opaque JSON here: only its head changes.
     let Ok(mut body) = open_body::<serde_json::Value>(keys, id, revision, &sealed) else { return Ok(()) };
@@ -163,12 +178,45 @@ pub(super) fn follow_trail(tx: &Transaction<'_>, keys: &Keyring, appended: &Trai
     if head_before != appended.prev_hash {
         return Ok(());
     }
-    body.trail_head = Some(TrailHead { seq: appended.seq, hash: appended.hash.clone() });
+    let head_after = TrailHead { seq: appended.seq, hash: appended.hash.clone() };
+    // A summary not at the body's head stays as it is (the list then reads the body).
+    if let Some(summary) = summary {
+        let followed =
+            inspection_summary::follow(keys, id, revision, &summary, body.trail_head.as_ref(), &head_after)?;
+        if let Some(followed) = followed {
+            inspection_summary::store(tx, id, &followed)?;
+        }
+    }
+    body.trail_head = Some(head_after);
     tx.execute(
         "UPDATE inspections SET body_enc = ?2 WHERE id = ?1",
         params![id, seal_body(keys, id, revision, &body)?],
     )
     .map_err(StoreError::sql("save inspection"))?;
+    Ok(())
+}
+
+/// Migration 13: every inspection whose body opens (and is as new as its trail) gets its task
+/// summary. A body that does not open is left without one: the list keeps reporting it as before.
+pub(super) fn seal_summaries(tx: &Transaction<'_>, keys: Option<&Keyring>) -> Result<()> {
+    let rows = {
+        let mut stmt = tx
+            .prepare("SELECT id, revision, body_enc FROM inspections")
+            .map_err(StoreError::sql("read inspections"))?;
+        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?)))
+            .map_err(StoreError::sql("read inspections"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::sql("read inspections"))?
+    };
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let keys = keys.ok_or_else(|| StoreError::KeyringMissing { found: "table inspections".into() })?;
+    for (id, revision, sealed) in rows {
+        let Ok(inspection) = open(tx, keys, &id, revision.max(0) as u64, &sealed) else { continue };
+        let summary = inspection_summary::seal(keys, &inspection, current_head(tx, &id)?.as_ref())?;
+        inspection_summary::store(tx, &id, &summary)?;
+    }
     Ok(())
 }
 

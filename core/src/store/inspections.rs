@@ -9,13 +9,13 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::{Keyring, StoreError, inspection_body, now_timestamp};
+use super::{Keyring, StoreError, inspection_body, inspection_summary, now_timestamp};
 use crate::{
     Result,
     checklist::Template,
     model::{
         DomainError, Enterprise, Inspection, Inspector, Permit, Register, RegisterSnapshot, TaskRow,
-        register::content_hash, task_list,
+        register::content_hash, task_row,
     },
     trail::DomainEvent,
 };
@@ -328,9 +328,10 @@ pub fn save_inspection(
     for event in events {
         crate::store::trail::append_unfollowed(tx, keys, event)?;
     }
-    let body = inspection_body::seal(tx, keys, inspection)?;
+    let sealed = inspection_body::seal(tx, keys, inspection)?;
     // Only what the store itself needs stays plain (issue 10, finding 5): the enterprise, dates,
-    // state, checklist and findings are inside the sealed body.
+    // state, checklist and findings are inside the sealed body, and what the task list shows of
+    // them inside the sealed summary written with it.
     let checklist = inspection.checklist();
     tx.execute(
         "INSERT INTO inspections (id, revision, register_version, register_hash, updated_at, body_enc)
@@ -344,11 +345,11 @@ pub fn save_inspection(
             checklist.map(|c| c.register_version.as_str()),
             checklist.map(|c| c.register_hash.as_str()),
             now_timestamp(),
-            body
+            sealed.body
         ],
     )
     .map_err(StoreError::sql("save inspection"))?;
-    Ok(())
+    inspection_summary::store(tx, id, &sealed.summary)
 }
 
 /// Loads an inspection inside the write transaction, runs one operation on it and saves the result
@@ -487,8 +488,48 @@ pub fn list_inspections(conn: &Connection, keys: &Keyring) -> Result<Listed<Insp
     Ok(listed)
 }
 
-/// The task list read model.
-/// Rows that do not open are left out (see [`Listed`]); [`list_inspections`] names them.
+/// The task list read model, soonest planned first. Rows that do not open are left out (see
+/// [`Listed`]); [`list_task_rows`] names them.
 pub fn task_rows(conn: &Connection, keys: &Keyring) -> Result<Vec<TaskRow>> {
-    Ok(task_list(&list_inspections(conn, keys)?.items))
+    Ok(list_task_rows(conn, keys)?.items)
+}
+
+/// The task list from each row's sealed summary ([`super::inspection_summary`]), each checked
+/// against its stream's head in the same query; a row whose summary is missing, does not open or
+/// is not at that head is read from its body instead, which refuses a stale or damaged one as
+/// [`load_inspection`] does.
+pub fn list_task_rows(conn: &Connection, keys: &Keyring) -> Result<Listed<TaskRow>> {
+    // The head of each inspection's stream (`inspection:<id>`, see `inspection_body`).
+    let mut stmt = conn
+        .prepare(
+            "SELECT i.id, i.revision, s.summary_enc, h.seq, h.hash FROM inspections i
+             LEFT JOIN inspection_summaries s ON s.inspection_id = i.id
+             LEFT JOIN trail_events h ON h.stream = 'inspection:' || i.id
+                 AND h.seq = (SELECT MAX(s.seq) FROM trail_events s WHERE s.stream = 'inspection:' || i.id)
+             ORDER BY i.id",
+        )
+        .map_err(StoreError::sql("list task summaries"))?;
+    type Row = (String, i64, Option<Vec<u8>>, Option<i64>, Option<String>);
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .map_err(StoreError::sql("list task summaries"))?
+        .collect::<Result<Vec<Row>, _>>()
+        .map_err(StoreError::sql("list task summaries"))?;
+    let mut listed = Listed { items: Vec::with_capacity(rows.len()), unreadable: Vec::new() };
+    for (id, revision, summary, seq, hash) in rows {
+        let head = seq.zip(hash).map(|(seq, hash)| inspection_body::TrailHead { seq, hash });
+        let revision = revision.max(0) as u64;
+        let current =
+            summary.and_then(|s| inspection_summary::open_current(keys, &id, revision, &s, head.as_ref()));
+        let row = match current {
+            Some(summary) => Ok(summary.into_row(id.clone())),
+            None => load_inspection(conn, keys, &id).map(|i| task_row(&i)),
+        };
+        match row {
+            Ok(row) => listed.items.push(row),
+            Err(e) => listed.unreadable.push(UnreadableRow { code: e.explain().code, id }),
+        }
+    }
+    listed.items.sort_by(|a, b| (a.planned_date, &a.inspection_id).cmp(&(b.planned_date, &b.inspection_id)));
+    Ok(listed)
 }

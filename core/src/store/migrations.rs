@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("sql/0010_evidence_sealed_thumbnail.sql"),
     include_str!("sql/0011_sealed_metadata.sql"),
     include_str!("sql/0012_record_revision_binding.sql"),
+    include_str!("sql/0013_inspection_summary.sql"),
 ];
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -39,6 +40,7 @@ const DATA_STEPS: &[(i64, DataStep)] = &[
     (7, super::inspection_body::upgrade_to_format_2),
     (11, super::sealed_metadata::seal_register_rows),
     (12, super::record_body::upgrade_to_format_2),
+    (13, super::inspection_body::seal_summaries),
 ];
 
 /// Where a migration's SQL hands over to its [`DataStep`].

@@ -10,6 +10,7 @@ mod checkpoint;
 mod error;
 pub mod evidence;
 mod inspection_body;
+mod inspection_summary;
 pub mod inspections;
 mod keyring;
 mod migrations;

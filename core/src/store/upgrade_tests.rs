@@ -136,6 +136,12 @@ fn a_version_5_inspection_is_resealed_bound_to_its_revision_and_trail() {
     let store = Store::open(&data, &vault).unwrap();
     assert_eq!(store.schema_version().unwrap(), migrations::LATEST_VERSION);
     assert_eq!(store.read(|c, k| inspections::load_inspection(c, k, "insp-old")).unwrap(), old);
+    // Migration 13 sealed its task summary: the list reads it, and it says what the body says.
+    let summaries: i64 = store
+        .read(|c, _| Ok(c.query_row("SELECT count(*) FROM inspection_summaries", [], |r| r.get(0)).unwrap()))
+        .unwrap();
+    assert_eq!(summaries, 1);
+    assert_eq!(store.read(inspections::task_rows).unwrap(), vec![crate::model::task_row(&old)]);
     // It keeps working: a change saves and loads.
     let changed = store
         .write(|tx, keys| {
@@ -178,6 +184,10 @@ fn a_version_5_row_that_does_not_open_is_left_as_it_is_and_the_store_still_opens
     let listed = store.read(inspections::list_inspections).unwrap();
     assert!(listed.items.is_empty());
     assert_eq!(listed.unreadable.len(), 1);
+    // No summary was sealed from it, so the task list reads the body and reports it too.
+    let rows = store.read(inspections::list_task_rows).unwrap();
+    assert!(rows.items.is_empty());
+    assert_eq!(rows.unreadable.len(), 1);
 }
 
 #[test]
