@@ -354,3 +354,56 @@ fn every_trail_event_is_stamped_with_the_installation_clock() {
         assert_eq!(e.at, "2026-06-01T01:00:00.000Z", "{} was stamped by another clock", e.kind);
     }
 }
+
+/// An older copy of the database put back with anchors of the newer one pasted in: `all` of them
+/// (their counters then run without a gap) or only the newest. Opening checks only the anchors from
+/// the checkpoint on (issue 8, cold open), so it must still see that the trail lacks the events
+/// they sign, and keep the newer capture.
+fn restore_older_database_with_newer_anchors(all: bool) {
+    let phone = Phone::new();
+    let installation = phone.open();
+    let id = recording_inspection(&installation);
+    drop(installation);
+    let backup = phone.dir.path().join("backup.db");
+    std::fs::copy(phone.data().join("fieldseal.db"), &backup).unwrap();
+
+    // Two captures, two anchors: pasting only the newest leaves a gap in the counters.
+    let installation = phone.open();
+    let newer = [seal_photo(&phone, &installation, &id, 0), seal_photo(&phone, &installation, &id, 1)];
+    drop(installation);
+    let newest = phone.dir.path().join("newest.db");
+    std::fs::copy(phone.data().join("fieldseal.db"), &newest).unwrap();
+    std::fs::copy(&backup, phone.data().join("fieldseal.db")).unwrap();
+    for side in ["fieldseal.db-wal", "fieldseal.db-shm"] {
+        let _ = std::fs::remove_file(phone.data().join(side));
+    }
+    for item in &newer {
+        age(&phone.blob("blobs", item));
+    }
+    let pasted = if all {
+        "counter > (SELECT max(counter) FROM main.trail_anchors)"
+    } else {
+        "counter = (SELECT max(counter) FROM n.trail_anchors)"
+    };
+    phone.tamper(&format!(
+        "ATTACH '{}' AS n; INSERT INTO main.trail_anchors SELECT * FROM n.trail_anchors WHERE {pasted}; DETACH n;",
+        newest.display()
+    ));
+
+    let installation = phone.open();
+    assert!(installation.recovery().orphans.removed.is_empty(), "the newer capture was destroyed");
+    for item in &newer {
+        assert!(phone.blob("quarantine", item).is_file());
+    }
+    assert!(!installation.verify_trail().unwrap().all_good);
+}
+
+#[test]
+fn an_older_database_with_all_the_newer_anchors_pasted_in_keeps_the_newer_capture() {
+    restore_older_database_with_newer_anchors(true);
+}
+
+#[test]
+fn an_older_database_with_the_newest_anchor_pasted_in_keeps_the_newer_capture() {
+    restore_older_database_with_newer_anchors(false);
+}

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{
     Clock, EvidenceIngest, Inspections, RecordSession,
-    integrity::{Anchoring, CheckpointStanding, check_checkpoint},
+    integrity::{Anchoring, CheckpointStanding, standing_at_open},
 };
 use crate::{
     CORE_VERSION, Result,
@@ -61,8 +61,9 @@ impl Installation {
     /// recreating anything it cannot open.
     ///
     /// Before recovery the trail's signed heads are compared with the checkpoint `key_vault` keeps
-    /// outside the database (`crate::trail::anchor`): only when they agree may recovery remove a
-    /// blob it finds no trace of; otherwise every orphan stays in quarantine.
+    /// outside the database (`crate::trail::anchor`; at open only the checkpoint's anchor and any
+    /// newer ones, so opening does not slow down as the trail grows): only when they agree may
+    /// recovery remove a blob it finds no trace of; otherwise every orphan stays in quarantine.
     pub fn open(
         dir: impl AsRef<Path>,
         key_vault: &dyn KeyVault,
@@ -71,7 +72,7 @@ impl Installation {
     ) -> Result<Installation> {
         let store = Store::open_with_clock(dir, key_vault, clock.clone())?;
         let anchoring = Anchoring { checkpoint: key_vault.trail_checkpoint() };
-        let (standing, _) = check_checkpoint(&store, &anchoring, &signer.public_key()?)?;
+        let standing = standing_at_open(&store, &anchoring, &signer.public_key()?)?;
         // Orphan blobs and last run's viewing copies go before any ingest can run: the sweep would
         // otherwise quarantine the blob of a capture about to commit.
         let policy = SweepPolicy {

@@ -90,17 +90,46 @@ pub fn all(conn: &Connection, keys: &Keyring) -> Result<Vec<StoredAnchor>> {
     let rows = stmt
         .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
         .map_err(StoreError::sql("read trail anchors"))?;
-    let mut out = Vec::new();
-    for row in rows {
+    rows.map(|row| {
         let (counter, sealed) = row.map_err(StoreError::sql("read trail anchors"))?;
-        let counter = u64::try_from(counter).map_err(|_| StoreError::Corrupt {
-            what: "trail anchor".into(),
-            reason: "negative counter".into(),
-        })?;
-        let text = keys.column.open_string(&context(counter), &sealed)?;
-        out.push(StoredAnchor { counter, envelope: SignedEnvelope::from_json_str(&text)? });
-    }
-    Ok(out)
+        opened(keys, counter, &sealed)
+    })
+    .collect()
+}
+
+fn opened(keys: &Keyring, counter: i64, sealed: &[u8]) -> Result<StoredAnchor> {
+    let counter = u64::try_from(counter).map_err(|_| StoreError::Corrupt {
+        what: "trail anchor".into(),
+        reason: "negative counter".into(),
+    })?;
+    let text = keys.column.open_string(&context(counter), sealed)?;
+    Ok(StoredAnchor { counter, envelope: SignedEnvelope::from_json_str(&text)? })
+}
+
+/// The anchors from `counter` on, in counter order, envelopes opened (not verified: see
+/// [`crate::trail::anchor::verify_anchors_since`]). At open this is the checkpoint's anchor and the
+/// few a crash may have left beyond it, not the whole chain.
+pub fn since(conn: &Connection, keys: &Keyring, counter: u64) -> Result<Vec<StoredAnchor>> {
+    let from = i64::try_from(counter).unwrap_or(i64::MAX);
+    let mut stmt = conn
+        .prepare("SELECT counter, envelope_enc FROM trail_anchors WHERE counter >= ?1 ORDER BY counter")
+        .map_err(StoreError::sql("read trail anchors"))?;
+    let rows = stmt
+        .query_map([from], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+        .map_err(StoreError::sql("read trail anchors"))?;
+    rows.map(|row| {
+        let (counter, sealed) = row.map_err(StoreError::sql("read trail anchors"))?;
+        opened(keys, counter, &sealed)
+    })
+    .collect()
+}
+
+/// How many anchors there are and the highest counter: equal when no counter is missing.
+pub fn counter_span(conn: &Connection) -> Result<(u64, u64)> {
+    let (count, max): (i64, Option<i64>) = conn
+        .query_row("SELECT count(*), max(counter) FROM trail_anchors", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(StoreError::sql("count trail anchors"))?;
+    Ok((count.max(0) as u64, max.unwrap_or(0).max(0) as u64))
 }
 
 /// The anchors of one stream in counter order, envelopes opened (what a bundle carries: the other

@@ -137,6 +137,18 @@ pub fn head(conn: &Connection, stream: &str) -> Result<Option<(i64, String)>> {
         .map_err(StoreError::sql("read trail head"))?)
 }
 
+/// The hash of event `seq` of `stream`, if the trail holds it.
+pub fn hash_at(conn: &Connection, stream: &str, seq: i64) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT hash FROM trail_events WHERE stream = ?1 AND seq = ?2",
+            params![stream, seq],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(StoreError::sql("read trail event"))?)
+}
+
 /// What the trail says about sealed evidence: the evidence id of every `evidence.sealed` event
 /// with the stream it is in, and how many such events did not open (which then might name any id).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -233,10 +233,44 @@ impl VerifiedAnchors {
 /// Checks the installation's anchors in counter order: each signed by `public_key`, counters 1, 2,
 /// 3, … and each linked to the previous anchor hash.
 pub fn verify_anchors(anchors: &[StoredAnchor], public_key: &[u8]) -> Result<VerifiedAnchors, AnchorBreak> {
-    let mut prev = GENESIS.to_owned();
+    verify_run(anchors, public_key, 1, GENESIS.to_owned())
+}
+
+/// Checks the anchors from the checkpoint's on, as opening the installation does, without reading
+/// the (many) older ones: `anchors` (counter order, none below the checkpoint's) must start with
+/// the checkpoint's own anchor, whose anchor hash must be the one the checkpoint recorded — the
+/// checkpoint vouches for it, as it was signed and verified when it was checkpointed — and every
+/// newer one (a crash between its commit and the checkpoint's move) is checked as
+/// [`verify_anchors`] checks it. Returns the newest anchor, or `None` when the database does not
+/// hold the checkpoint's anchor (rolled back, or cut). The whole chain is checked by the
+/// installation's trail verification.
+pub fn verify_anchors_since(
+    anchors: &[StoredAnchor],
+    checkpoint: &TrailCheckpoint,
+    public_key: &[u8],
+) -> Result<Option<TrailCheckpoint>, AnchorBreak> {
+    let Some((held, newer)) = anchors.split_first() else { return Ok(None) };
+    if held.counter != checkpoint.counter {
+        return Ok(None);
+    }
+    let hash = anchor_hash_of(&held.envelope.payload).map_err(|e| AnchorBreak::malformed(held.counter, e))?;
+    if hash != checkpoint.anchor_hash {
+        return Ok(None);
+    }
+    let verified = verify_run(newer, public_key, held.counter + 1, hash)?;
+    Ok(Some(verified.latest().unwrap_or_else(|| checkpoint.clone())))
+}
+
+/// Checks `anchors` as the run of counters `first`, `first + 1`, … whose first links to `prev`.
+fn verify_run(
+    anchors: &[StoredAnchor],
+    public_key: &[u8],
+    first: u64,
+    mut prev: String,
+) -> Result<VerifiedAnchors, AnchorBreak> {
     let mut verified = VerifiedAnchors::default();
     for (index, anchor) in anchors.iter().enumerate() {
-        let expected = index as u64 + 1;
+        let expected = first + index as u64;
         let counter = anchor.counter;
         if counter != expected {
             return Err(AnchorBreak::Sequence { counter, expected });
