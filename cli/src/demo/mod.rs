@@ -22,19 +22,16 @@ use std::{
     sync::Arc,
 };
 
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use fieldseal_core::{
-    Clock, Error, FixedClock, Installation, SyncEngine, SyncSettings, bundle,
-    checklist::{AnswerType, AnswerValue, ResultCode, parse_template},
-    crypto::{DeviceSigner, signer::SoftwareSigner, software_vault::KeyFileVault},
-    evidence::{
-        CancelToken, CaptureClock, EvidenceKind, IngestContext, IngestPolicy, IngestRequest, LocationFix,
-        StoredInspectionGuard, ingest,
-    },
-    model::{CheckIn, GeoPoint, Handling, HeaderField, NewFinding, RegisterSnapshot, Site, Task, TaskSource},
+    Clock, Error, FixedClock, InspectionSession, Installation, Location, SyncEngine, SyncSettings,
+    checklist::{AnswerValue, ResultCode, parse_template},
+    crypto::{signer::SoftwareSigner, software_vault::KeyFileVault},
+    evidence::{CancelToken, CaptureClock, EvidenceKind, IngestRequest, LocationFix},
+    model::{GeoPoint, Handling, HeaderField, ItemView, NewFinding, Site, Task, TaskSource},
     outbox::{NetworkPolicy, NetworkState},
-    record::{BuildRequest, PartyStatement, SignRequest, SignerRole, Strokes, service},
-    store::{StoreError, inspections as db},
+    record::{PartyStatement, SignerRole, Strokes},
+    store::StoreError,
     verify::{VerifyOptions, verify_bundle_file},
 };
 use fieldseal_render::{KrillaRenderer, PdfTextReader, PinnedFont};
@@ -159,19 +156,19 @@ fn other(what: &str, reason: impl std::fmt::Display) -> DemoError {
     DemoError::Step { what: what.into(), reason: reason.to_string() }
 }
 
-fn passing(spec: &AnswerType) -> AnswerValue {
-    match spec {
-        AnswerType::Result => AnswerValue::Result { code: ResultCode::Pass, reason: None },
+/// A passing answer for an item as the checklist screen shows it.
+fn passing(item: &ItemView, today: NaiveDate) -> AnswerValue {
+    let first = || item.options.first().map(|o| o.value.clone()).unwrap_or_default();
+    match item.answer_type.as_str() {
         // A plausible hourly concentration in mg/m³, within whatever limits the item sets.
-        AnswerType::Number { min, max, .. } => {
-            AnswerValue::Number { value: 18.5f64.max(min.unwrap_or(f64::MIN)).min(max.unwrap_or(f64::MAX)) }
-        }
-        AnswerType::Text { .. } => AnswerValue::Text { value: "台账齐全，记录连续".into() },
-        AnswerType::SingleChoice { options } => AnswerValue::SingleChoice { value: options[0].value.clone() },
-        AnswerType::MultipleChoice { options } => {
-            AnswerValue::MultipleChoice { values: vec![options[0].value.clone()] }
-        }
-        AnswerType::Date => AnswerValue::Date { value: Utc::now().date_naive() },
+        "number" => AnswerValue::Number {
+            value: 18.5f64.max(item.min.unwrap_or(f64::MIN)).min(item.max.unwrap_or(f64::MAX)),
+        },
+        "text" => AnswerValue::Text { value: "台账齐全，记录连续".into() },
+        "single_choice" => AnswerValue::SingleChoice { value: first() },
+        "multiple_choice" => AnswerValue::MultipleChoice { values: vec![first()] },
+        "date" => AnswerValue::Date { value: today },
+        _ => AnswerValue::Result { code: ResultCode::Pass, reason: None },
     }
 }
 
@@ -196,12 +193,7 @@ fn demo(dir: &Path, target: &Target) -> DemoResult<bool> {
     // stamps itself (a pulled task, the freeze) fits between the steps' own times.
     let clock = Arc::new(FixedClock::new(china_now()));
     let installation = Installation::open(dir.join("data"), &vault, device_signer.clone(), clock.clone())?;
-    let store = installation.store();
-    let signer = device_signer.as_ref();
-    step(format!(
-        "encrypted store opened, device key {}",
-        fieldseal_core::crypto::signer::key_id(&signer.public_key()?)?
-    ));
+    step(format!("encrypted store opened, device key {}", installation.device_key_id()?));
 
     let tick = |minutes: i64| {
         clock.advance(Duration::minutes(minutes));
@@ -210,147 +202,126 @@ fn demo(dir: &Path, target: &Target) -> DemoResult<bool> {
     let start = tick(0);
     // The task the administrator assigns (online it is seeded into intake and pulled from there).
     let admin_template = parse_template(TEMPLATE).map_err(|e| other("example template", e))?;
-    let local_id = format!("demo-{}", Utc::now().format("%Y%m%d-%H%M%S"));
     let task = Task {
-        id: format!("task-{local_id}"),
+        id: format!("task-demo-{}", Utc::now().format("%Y%m%d-%H%M%S")),
         title: "双随机抽查（演示）".into(),
         source: TaskSource::DoubleRandom,
         enterprise_id: ENTERPRISE.into(),
         template_id: admin_template.id.clone(),
         planned_date: start.date_naive(),
     };
-    let (online, id) = match target {
+    let inspections = installation.inspections();
+    let (online, session) = match target {
         Target::Offline => {
             // No intake to pull from: the embedded examples stand in for what a pull delivers.
-            let register = RegisterSnapshot::from_json(REGISTER)?;
-            store.write(|tx, keys| {
-                db::save_register(tx, keys, &register)?;
-                db::save_template(tx, &admin_template)?;
-                db::create_inspection(tx, keys, &local_id, task.clone(), start)
-            })?;
+            let register = inspections.import_register(REGISTER)?;
+            let template = inspections.import_template(TEMPLATE)?;
             step(format!(
                 "offline: register {} and checklist {}@{} loaded from the embedded examples",
-                register.version(),
-                admin_template.id,
-                admin_template.version
+                register.version, template.id, template.version
             ));
-            (None, local_id)
+            (None, inspections.create(task.clone())?)
         }
         _ => {
             let online = go_online(dir, target, &installation, &task)?;
-            let id = pull_assignment(&online, &installation, &task)?;
-            (Some(online), id)
+            let session = pull_assignment(&online, &installation, &task)?;
+            (Some(online), session)
         }
     };
-    let register = store.read(db::latest_register)?.ok_or_else(|| other("register", "none on the device"))?;
-    let enterprise =
-        register.enterprise(ENTERPRISE).ok_or_else(|| other("register", "no example enterprise"))?.clone();
+    let id = session.id().to_owned();
+    session.approve("执法科 科长")?;
+    session.schedule(start.date_naive())?;
+    session.assign_inspectors(&TEAM.map(str::to_owned))?;
+    session.prepare_offline()?;
+    let prepared = session.checklist()?;
+    let enterprise = session.enterprise()?.ok_or_else(|| other("register", "no example enterprise"))?;
     let site = match &enterprise.site {
         Site::Radius { center, .. } => *center,
         Site::Polygon { points } => points.first().copied().unwrap_or(GeoPoint::new(32.47, 119.948)),
     };
-    let team: Vec<String> = TEAM.iter().map(|s| s.to_string()).collect();
-    store.write(|tx, keys| {
-        db::modify_inspection(tx, keys, &id, |i| i.approve("执法科 科长", start))?;
-        db::modify_inspection(tx, keys, &id, |i| i.schedule(start.date_naive(), start))?;
-        db::assign_inspectors(tx, keys, &id, &team, start)?;
-        db::prepare_offline(tx, keys, &id, start)
-    })?;
     step(format!(
-        "inspection {id} of {} approved, team {} and {}, ready offline",
-        enterprise.name, TEAM[0], TEAM[1]
+        "inspection {id} of {} approved, team {} and {}, ready offline (register {}, checklist {}@{})",
+        enterprise.name,
+        TEAM[0],
+        TEAM[1],
+        prepared.register_version,
+        prepared.template_id,
+        prepared.template_version
     ));
 
-    let arrive = tick(30);
-    store.write(|tx, keys| {
-        db::modify_inspection(tx, keys, &id, |i| {
-            i.check_in(CheckIn {
-                at: arrive,
-                location: site,
-                accuracy_m: Some(6.0),
-                provider: "gps".into(),
-                mocked: false,
-            })
-        })?;
-        db::modify_inspection(tx, keys, &id, |i| i.show_credentials("电子执法证二维码", arrive))?;
-        db::modify_inspection(tx, keys, &id, |i| i.answer_recusal(false, None, arrive))?;
-        db::modify_inspection(tx, keys, &id, |i| i.start_recording(arrive))?;
-        for (field, value) in [
-            (HeaderField::Place, "1#、2#机组脱硫区域、DA001排放口及CEMS小屋"),
-            (HeaderField::PersonInChargeName, "周安全"),
-            (HeaderField::PersonInChargePost, "环保部经理"),
-            (HeaderField::PersonInChargeIdNumber, "320102198001010011"),
-            (HeaderField::PersonInChargePhone, "13800000000"),
-            (HeaderField::RecorderId, TEAM[1]),
-        ] {
-            db::modify_inspection(tx, keys, &id, |i| i.set_header(field, value, arrive))?;
-        }
-        Ok(())
+    tick(30);
+    session.check_in(Location {
+        lat: site.lat,
+        lon: site.lon,
+        accuracy_m: Some(6.0),
+        provider: "gps".into(),
+        mocked: false,
     })?;
+    session.show_credentials("电子执法证二维码")?;
+    session.answer_recusal(false, None)?;
+    session.start_recording()?;
+    for (field, value) in [
+        (HeaderField::Place, "1#、2#机组脱硫区域、DA001排放口及CEMS小屋"),
+        (HeaderField::PersonInChargeName, "周安全"),
+        (HeaderField::PersonInChargePost, "环保部经理"),
+        (HeaderField::PersonInChargeIdNumber, "320102198001010011"),
+        (HeaderField::PersonInChargePhone, "13800000000"),
+        (HeaderField::RecorderId, TEAM[1]),
+    ] {
+        session.set_header(field, value)?;
+    }
     step("checked in on site, credentials shown, recusal declined, header filled");
 
-    // Answers: every shown item passes except the first outlet sign, which fails.
-    let inspection = store.read(|c, k| db::load_inspection(c, k, &id))?;
-    let items: Vec<_> =
-        inspection.checklist().ok_or_else(|| other("checklist", "missing"))?.items().cloned().collect();
-    let failing = items.iter().find(|i| i.template_item_id == "outlet.sign").map(|i| i.id.clone());
-    let answered_at = tick(20);
-    store.write(|tx, keys| {
-        for item in &items {
-            let value = if Some(&item.id) == failing.as_ref() {
-                AnswerValue::Result {
-                    code: ResultCode::Fail, reason: Some("排放口标志牌缺失".into())
-                }
-            } else {
-                passing(&item.answer)
-            };
-            db::modify_inspection(tx, keys, &id, |i| {
-                if i.is_visible(&item.id) {
-                    i.set_answer(&item.id, value, TEAM[0], None, answered_at)
-                } else {
-                    Ok(Vec::new())
-                }
-            })?;
-        }
-        Ok(())
-    })?;
-    step(format!("{} checklist items answered, 1 不合格", items.len()));
+    // Answers, as the checklist screen gives them: every item shown and not yet answered (an answer
+    // can show further items) passes, except the first outlet sign, which fails.
+    let today = tick(20).date_naive();
+    let mut failing: Option<String> = None;
+    let mut answered = 0;
+    loop {
+        let view = session.checklist()?;
+        let next = view.sections.iter().flat_map(|s| &s.items).find(|i| i.visible && i.answer.is_none());
+        let Some(item) = next else { break };
+        let value = if item.template_item_id == "outlet.sign" && failing.is_none() {
+            failing = Some(item.id.clone());
+            AnswerValue::Result { code: ResultCode::Fail, reason: Some("排放口标志牌缺失".into()) }
+        } else {
+            passing(item, today)
+        };
+        session.set_answer(&item.id, value, TEAM[0], None)?;
+        answered += 1;
+    }
+    step(format!("{answered} checklist items answered, {} 不合格", usize::from(failing.is_some())));
 
-    let mut finding_id = String::new();
+    let mut finding_id = None;
     if let Some(item) = &failing {
-        let deadline = answered_at.date_naive() + Duration::days(15);
-        store.write(|tx, keys| {
-            db::modify_inspection(tx, keys, &id, |i| {
-                let (fid, events) = i.add_finding(
-                    NewFinding {
-                        item_id: item.clone(),
-                        category: None,
-                        description: "DA001废气排放口未设置规范的标志牌。".into(),
-                        legal_basis: Vec::new(),
-                        evidence_ids: Vec::new(),
-                        handling: Handling::RectifyByDeadline {
-                            measures: "按GB 15562.1设置排放口标志牌并报送整改照片".into(),
-                            deadline,
-                        },
-                    },
-                    answered_at,
-                )?;
-                finding_id = fid;
-                Ok(events)
-            })
+        let deadline = today + Duration::days(15);
+        let finding = session.add_finding(NewFinding {
+            item_id: item.clone(),
+            category: None,
+            description: "DA001废气排放口未设置规范的标志牌。".into(),
+            legal_basis: Vec::new(),
+            evidence_ids: Vec::new(),
+            handling: Handling::RectifyByDeadline {
+                measures: "按GB 15562.1设置排放口标志牌并报送整改照片".into(),
+                deadline,
+            },
         })?;
-        step(format!("finding {finding_id}: 限期整改 by {deadline}"));
+        step(format!("finding {finding}: 限期整改 by {deadline}"));
+        finding_id = Some(finding);
     }
 
-    // Photos with real EXIF: one per running facility, and one of the failed outlet.
-    let cx = IngestContext { store, signer, guard: &StoredInspectionGuard, policy: IngestPolicy::default() };
-    let mut shots: Vec<(Option<String>, Option<String>)> = items
+    // Photos with real EXIF: one per running facility shown, and one of the failed outlet.
+    let evidence = installation.evidence();
+    let mut shots: Vec<(Option<String>, Option<String>)> = session
+        .checklist()?
+        .sections
         .iter()
-        .filter(|i| i.template_item_id == "facility.running")
+        .flat_map(|s| &s.items)
+        .filter(|i| i.visible && i.template_item_id == "facility.running")
         .map(|i| (Some(i.id.clone()), None))
         .collect();
     if let Some(item) = &failing {
-        shots.push((Some(item.clone()), Some(finding_id.clone())));
+        shots.push((Some(item.clone()), finding_id.clone()));
     }
     let captures = dir.join("captures");
     std::fs::create_dir_all(&captures).map_err(|e| other("captures", e))?;
@@ -363,7 +334,7 @@ fn demo(dir: &Path, target: &Target) -> DemoResult<bool> {
             source_path: path,
             inspection_id: id.clone(),
             item_id: item_id.clone(),
-            finding_id: finding.clone().filter(|f| !f.is_empty()),
+            finding_id: finding.clone(),
             kind: EvidenceKind::Photo,
             operator: TEAM[0].into(),
             location: Some(LocationFix {
@@ -386,7 +357,7 @@ fn demo(dir: &Path, target: &Target) -> DemoResult<bool> {
             derivation: None,
             app_version: format!("fieldseal-cli {}", env!("CARGO_PKG_VERSION")),
         };
-        ingest(&cx, &request, &CancelToken::new(), &mut |_| {})?;
+        evidence.ingest(&request, &CancelToken::new(), &mut |_| {})?;
     }
     step(format!(
         "{} photos sealed (SHA-256 before processing, encrypted, EXIF read, manifest signed)",
@@ -397,14 +368,23 @@ fn demo(dir: &Path, target: &Target) -> DemoResult<bool> {
     let at = tick(2);
     let video_path = captures.join("VID_0001.mp4");
     let made = video::make(&video_path).map_err(|e| other("demo video", e))?;
-    let mut request = IngestRequest {
+    let request = IngestRequest {
         source_path: video_path,
         inspection_id: id.clone(),
         item_id: failing.clone(),
-        finding_id: Some(finding_id.clone()).filter(|f| !f.is_empty()),
+        finding_id: finding_id.clone(),
         kind: EvidenceKind::Video,
         operator: TEAM[1].into(),
-        location: None,
+        location: Some(LocationFix {
+            lat: site.lat,
+            lon: site.lon,
+            altitude_m: None,
+            accuracy_m: 8.0,
+            provider: "fused".into(),
+            fix_time: at.with_timezone(&Utc),
+            mocked: false,
+            satellites: None,
+        }),
         clock: CaptureClock {
             wall_clock: at,
             monotonic_ms: 3_600_000 + shots.len() as u64 * 120_000,
@@ -415,17 +395,7 @@ fn demo(dir: &Path, target: &Target) -> DemoResult<bool> {
         derivation: None,
         app_version: format!("fieldseal-cli {}", env!("CARGO_PKG_VERSION")),
     };
-    request.location = Some(LocationFix {
-        lat: site.lat,
-        lon: site.lon,
-        altitude_m: None,
-        accuracy_m: 8.0,
-        provider: "fused".into(),
-        fix_time: at.with_timezone(&Utc),
-        mocked: false,
-        satellites: None,
-    });
-    let video = ingest(&cx, &request, &CancelToken::new(), &mut |_| {})?;
+    let video = evidence.ingest(&request, &CancelToken::new(), &mut |_| {})?;
     step(match made {
         video::Video::Encoded => {
             format!("video sealed: 2 s from ffmpeg's test pattern, {} bytes", video.manifest.size)
@@ -436,27 +406,19 @@ fn demo(dir: &Path, target: &Target) -> DemoResult<bool> {
         ),
     });
 
-    let submitted = tick(10);
-    store.write(|tx, keys| db::modify_inspection(tx, keys, &id, |i| i.submit_for_signature(submitted)))?;
-    let record = service::build(
-        store,
-        &id,
-        BuildRequest {
-            party_statement: PartyStatement::confirmed(),
-            rights_explained: true,
-            back_fill_reason: None,
-            at: tick(1),
-        },
-    )?;
+    tick(10);
+    session.submit_for_signature()?;
+    tick(1);
+    let records = installation.records(&id);
+    let record = records.build(PartyStatement::confirmed(), true, None)?;
     step(format!(
         "record built: {} pages, document hash {}",
         record.pages.len(),
         &record.document_hash[..16]
     ));
 
-    let sign_at = tick(3);
-    let clock = CaptureClock {
-        wall_clock: sign_at,
+    let sign_clock = CaptureClock {
+        wall_clock: tick(3),
         monotonic_ms: 9_000_000,
         gnss_time: None,
         server_offset_ms: None,
@@ -469,28 +431,23 @@ fn demo(dir: &Path, target: &Target) -> DemoResult<bool> {
     .into_iter()
     .enumerate()
     {
-        service::sign(
-            store,
-            signer,
-            &SignRequest {
-                record_id: record.record_id.clone(),
-                shown_document_hash: record.document_hash.clone(),
-                role,
-                inspector_id: inspector.map(str::to_owned),
-                witness_name: None,
-                strokes: Strokes::synthetic(seed as u32 + 1),
-                clock: clock.clone(),
-                location: None,
-            },
+        records.sign(
+            &record.record_id,
+            &record.document_hash,
+            role,
+            inspector.map(str::to_owned),
+            None,
+            Strokes::synthetic(seed as u32 + 1),
+            sign_clock.clone(),
+            None,
         )?;
     }
     step("signed by both inspectors and the person in charge (strokes kept, image rendered, device-signed)");
-    // Through the installation, which signs the trail head at the freeze (the anchor the
-    // province countersigns when it receives the trail head).
+    // The installation signs the trail head at the freeze (the anchor the province countersigns
+    // when it receives the trail head).
     tick(1);
-    let frozen = installation.records(&id).freeze(&record.record_id)?;
-    let state = store.read(|c, k| db::load_inspection(c, k, &id))?.state();
-    step(format!("record frozen; inspection is now {}", state.label_zh()));
+    let frozen = records.freeze(&record.record_id)?;
+    step(format!("record frozen; inspection is now {}", session.state()?.label_zh()));
 
     let mut synced = String::new();
     if let Some(online) = &online {
@@ -513,20 +470,19 @@ fn demo(dir: &Path, target: &Target) -> DemoResult<bool> {
     }
 
     let renderer = KrillaRenderer::new(font);
-    let summary = bundle::export(store, signer, &frozen.record_id, &bundle_path, Some(&renderer), tick(1))?;
+    tick(1);
+    let summary = records.export_with_pdf(&frozen.record_id, &bundle_path, &renderer)?;
     step(format!(
         "bundle exported: {} members, {} bytes, PDF/A-2b with Noto Sans CJK SC",
         summary.members, summary.bytes
     ));
 
-    let events = store
-        .read(|c, k| fieldseal_core::store::trail::verify_stream(c, k, &format!("inspection:{id}")))?
-        .len();
+    let events = session.trail()?.len();
     let report = verify_bundle_file(
         &bundle_path,
         &VerifyOptions {
             pdf_text: Some(&PdfTextReader),
-            trusted_key: Some(signer.public_key()?),
+            trusted_key: Some(installation.device_public_key()?),
             fail_fast: false,
         },
     );
@@ -596,8 +552,12 @@ fn go_online(dir: &Path, target: &Target, installation: &Installation, task: &Ta
 
 /// The first pass, with nothing to upload yet, pulls what the administrator published: the
 /// register, the templates and the task, which becomes a draft inspection on the device. Returns
-/// that inspection's id.
-fn pull_assignment(online: &Online, installation: &Installation, task: &Task) -> DemoResult<String> {
+/// that inspection.
+fn pull_assignment(
+    online: &Online,
+    installation: &Installation,
+    task: &Task,
+) -> DemoResult<InspectionSession> {
     let network = NetworkPolicy::new(NetworkState::Unmetered);
     let cancel = CancelToken::new();
     let pass = online.engine.sync_now(network, &cancel, std::time::Duration::from_secs(60));
@@ -605,28 +565,21 @@ fn pull_assignment(online: &Online, installation: &Installation, task: &Task) ->
     if let Some(stopped) = pulled.pull_stopped {
         return Err(other("pull", stopped.message_en));
     }
-    let store = installation.store();
-    let listed = store.read(db::list_inspections)?;
-    let inspection = listed
-        .items
-        .iter()
-        .find(|i| i.task().id == task.id)
-        .ok_or_else(|| other("pull", format!("task {} did not arrive from intake", task.id)))?;
-    let register =
-        store.read(db::latest_register)?.ok_or_else(|| other("pull", "no register arrived from intake"))?;
-    let template = store
-        .read(|c, _| db::latest_template(c, &task.template_id))?
-        .ok_or_else(|| other("pull", format!("template {} did not arrive from intake", task.template_id)))?;
-    step(format!(
-        "pulled from intake: register {}, checklist {}@{}, task {} ({} new) — inspection {}",
-        register.version(),
-        template.id,
-        template.version,
-        task.id,
-        pulled.new_tasks,
-        inspection.id()
-    ));
-    Ok(inspection.id().to_owned())
+    // A reused intake may hold earlier demo tasks for the same inspector: find this one by its id.
+    let inspections = installation.inspections();
+    for row in inspections.task_list()? {
+        let session = inspections.open(&row.inspection_id)?;
+        if session.task()?.id == task.id {
+            step(format!(
+                "pulled from intake: register, templates and task {} ({} new) — inspection {}",
+                task.id,
+                pulled.new_tasks,
+                session.id()
+            ));
+            return Ok(session);
+        }
+    }
+    Err(other("pull", format!("task {} did not arrive from intake", task.id)))
 }
 
 /// Syncs the outbox with progress bars and checks every receipt; returns the summary's words.

@@ -14,8 +14,8 @@ use crate::{
     checklist::{self, AnswerValue},
     id::new_id,
     model::{
-        self, AbortReason, Blocker, ChecklistView, FindingView, GeoPoint, HeaderField, Inspection,
-        InspectionState, NewFinding, ProblemAction, Progress, RecordHeader, RegisterInspector,
+        self, AbortReason, Blocker, ChecklistView, Enterprise, FindingView, GeoPoint, HeaderField,
+        Inspection, InspectionState, NewFinding, ProblemAction, Progress, RecordHeader, RegisterInspector,
         RegisterSnapshot, RegisterSummary, Task, TaskRow, TemplateSummary,
     },
     store::inspections as stored,
@@ -286,6 +286,17 @@ impl InspectionSession {
 
     pub fn state(&self) -> Result<InspectionState> {
         self.read(Inspection::state)
+    }
+
+    /// The task the inspection was created for, as it was assigned or pulled.
+    pub fn task(&self) -> Result<Task> {
+        self.read(|i| i.task().clone())
+    }
+
+    /// 被检查单位 — the register's entry for the enterprise as the inspection was prepared with it
+    /// (its site bounds the check-in); `None` before 准备离线.
+    pub fn enterprise(&self) -> Result<Option<Enterprise>> {
+        self.read(|i| i.enterprise().cloned())
     }
 
     /// The inspection as a task-list row (title, enterprise, state labels, progress, open findings).

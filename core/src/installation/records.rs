@@ -11,7 +11,7 @@ use std::path::Path;
 use super::Installation;
 use crate::{
     Result,
-    bundle::{self, ExportSummary},
+    bundle::{self, ExportSummary, pdf::PdfRenderer},
     evidence::{CaptureClock, LocationFix},
     record::{
         AddendumRequest, BuildRequest, EntrySummary, Page, PartyStatement, RecordView, RefuseRequest,
@@ -164,12 +164,26 @@ impl RecordSession {
     /// Exports the frozen record, its frozen addenda, evidence and trail to a new file `out`
     /// (without a PDF view; see the module documentation).
     pub fn export(&self, record_id: &str, out: &Path) -> Result<ExportSummary> {
+        self.export_to(record_id, out, None)
+    }
+
+    /// [`RecordSession::export`] with the PDF view drawn by `pdf` (the CLI's and intake's renderer).
+    pub fn export_with_pdf(
+        &self,
+        record_id: &str,
+        out: &Path,
+        pdf: &dyn PdfRenderer,
+    ) -> Result<ExportSummary> {
+        self.export_to(record_id, out, Some(pdf))
+    }
+
+    fn export_to(&self, record_id: &str, out: &Path, pdf: Option<&dyn PdfRenderer>) -> Result<ExportSummary> {
         let summary = bundle::export(
             self.installation.store(),
             self.installation.signer(),
             record_id,
             out,
-            None,
+            pdf,
             self.installation.now(),
         )?;
         // The export signed the head of its `record.exported` event with that event.
