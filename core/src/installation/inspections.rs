@@ -6,6 +6,7 @@
 //! change is the installation's clock.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
+use rusqlite::Transaction;
 use serde::{Deserialize, Serialize};
 
 use super::Installation;
@@ -18,7 +19,7 @@ use crate::{
         Inspection, InspectionState, NewFinding, ProblemAction, Progress, RecordHeader, RegisterInspector,
         RegisterSnapshot, RegisterSummary, Task, TaskRow, TemplateSummary,
     },
-    store::inspections as stored,
+    store::{Keyring, inspections as stored},
     trail::{DomainEvent, TrailEvent},
 };
 
@@ -82,8 +83,11 @@ impl Inspections {
     pub fn create(&self, task: Task) -> Result<InspectionSession> {
         let id = new_id()?;
         let now = self.installation.now();
-        self.installation.store().write(|tx, keys| stored::create_inspection(tx, keys, &id, task, now))?;
-        self.installation.anchor_inspection(&id)?;
+        self.installation.write_anchored(
+            &format!("inspection:{id}"),
+            |tx, keys| stored::create_inspection(tx, keys, &id, task, now),
+            |_| true,
+        )?;
         Ok(InspectionSession { installation: self.installation.clone(), id })
     }
 
@@ -114,25 +118,25 @@ impl InspectionSession {
         operation: impl FnOnce(&mut Inspection, DateTime<FixedOffset>) -> Result<Vec<DomainEvent>>,
     ) -> Result<InspectionState> {
         let now = self.installation.now();
-        let mut before = None;
-        let inspection = self.installation.store().write(|tx, keys| {
-            stored::modify_inspection(tx, keys, &self.id, |i| {
+        self.write_anchored_if_moved(|tx, keys| {
+            let mut before = None;
+            let inspection = stored::modify_inspection(tx, keys, &self.id, |i| {
                 before = Some(i.state());
                 operation(i, now)
-            })
-        })?;
-        self.anchor_if_moved(before, inspection.state())
+            })?;
+            Ok((before, inspection.state()))
+        })
     }
 
-    /// Signs the trail head after a change of state (see `super::integrity`), and returns the state.
-    fn anchor_if_moved(
+    /// Runs `change` (which reports the state before and after it) and, when the state moved,
+    /// signs the trail head in the same transaction (see `super::integrity`); returns the state.
+    fn write_anchored_if_moved(
         &self,
-        before: Option<InspectionState>,
-        after: InspectionState,
+        change: impl FnOnce(&Transaction<'_>, &Keyring) -> Result<(Option<InspectionState>, InspectionState)>,
     ) -> Result<InspectionState> {
-        if before != Some(after) {
-            self.installation.anchor_inspection(&self.id)?;
-        }
+        let stream = format!("inspection:{}", self.id);
+        let (_, after) =
+            self.installation.write_anchored(&stream, change, |(before, after)| *before != Some(*after))?;
         Ok(after)
     }
 
@@ -157,22 +161,22 @@ impl InspectionSession {
     /// inspection date, none twice.
     pub fn assign_inspectors(&self, inspector_ids: &[String]) -> Result<InspectionState> {
         let now = self.installation.now();
-        let before = self.read(|i| i.state())?;
-        let inspection = self
-            .installation
-            .store()
-            .write(|tx, keys| stored::assign_inspectors(tx, keys, &self.id, inspector_ids, now))?;
-        self.anchor_if_moved(Some(before), inspection.state())
+        self.write_anchored_if_moved(|tx, keys| {
+            let before = stored::load_inspection(tx, keys, &self.id)?.state();
+            let inspection = stored::assign_inspectors(tx, keys, &self.id, inspector_ids, now)?;
+            Ok((Some(before), inspection.state()))
+        })
     }
 
     /// 离线就绪 — expands the newest stored version of the task's template over the enterprise's
     /// permits in the newest register on the device, and freezes both versions into the inspection.
     pub fn prepare_offline(&self) -> Result<InspectionState> {
         let now = self.installation.now();
-        let before = self.read(|i| i.state())?;
-        let inspection =
-            self.installation.store().write(|tx, keys| stored::prepare_offline(tx, keys, &self.id, now))?;
-        self.anchor_if_moved(Some(before), inspection.state())
+        self.write_anchored_if_moved(|tx, keys| {
+            let before = stored::load_inspection(tx, keys, &self.id)?.state();
+            let inspection = stored::prepare_offline(tx, keys, &self.id, now)?;
+            Ok((Some(before), inspection.state()))
+        })
     }
 
     /// 签到 — arrival on site with the platform's fix; needs two distinct valid certificates.

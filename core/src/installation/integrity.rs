@@ -7,8 +7,11 @@
 //!
 //! - a head is signed after an inspection is created, after each change of its state, after each
 //!   sealed item, after freeze, and after recovery removed a never-committed blob (`device`
-//!   stream). Each anchor is its own transaction right after the change; a crash in between
-//!   leaves the change unanchored until the next anchor of that stream.
+//!   stream). The anchor of an inspection's creation and state changes, of a freeze and of an
+//!   export is signed in the change's own transaction ([`Installation::write_anchored`]): the two
+//!   commit together. A sealed item is still anchored in a transaction of its own right after the
+//!   ingest commits (the ingest pipeline owns its transaction); a crash in between leaves that
+//!   capture unanchored until the next anchor of the stream.
 //! - after each anchor commits, the checkpoint moves to it.
 //! - [`Installation::verify_trail`] reports, as a typed read model, every disagreement it finds:
 //!   a chain that does not verify, anchors that do not verify or no longer match the trail (a cut
@@ -18,6 +21,8 @@
 
 use std::{collections::BTreeSet, sync::Arc};
 
+use rusqlite::Transaction;
+
 use serde::Serialize;
 
 use super::Installation;
@@ -25,7 +30,7 @@ use crate::{
     Result,
     crypto::CheckpointStore,
     evidence::sweep::{self, QuarantineReason, QuarantinedBlob},
-    store::{Store, anchors, evidence as evidence_rows, inspections as stored, timestamp, trail},
+    store::{Keyring, Store, anchors, evidence as evidence_rows, inspections as stored, timestamp, trail},
     trail::{
         TrailEntry,
         anchor::{
@@ -251,16 +256,43 @@ fn advance(slot: &dyn CheckpointStore, to: &TrailCheckpoint) -> Result<()> {
 }
 
 impl Installation {
-    /// Signs the head of `stream` when it moved since that stream's newest anchor, then moves the
-    /// checkpoint to it. A no-op for a stream without events or already anchored at its head.
-    pub(crate) fn anchor_stream(&self, stream: &str) -> Result<()> {
+    /// Runs `change` and, when `anchor` says so of its result, signs the head of `stream` in the
+    /// same transaction, so a change and the anchor that signs it commit together or not at all (a
+    /// change the device could not sign is not kept); then moves the checkpoint to the new anchor.
+    pub(crate) fn write_anchored<T>(
+        &self,
+        stream: &str,
+        change: impl FnOnce(&Transaction<'_>, &Keyring) -> Result<T>,
+        anchor: impl FnOnce(&T) -> bool,
+    ) -> Result<T> {
         let at = timestamp(self.now().with_timezone(&chrono::Utc));
         let signer = self.signer();
-        let anchored = self.store().write(|tx, keys| anchors::sign_head(tx, keys, signer, stream, &at))?;
+        let (value, anchored) = self.store().write(|tx, keys| {
+            let value = change(tx, keys)?;
+            let anchored =
+                if anchor(&value) { anchors::sign_head(tx, keys, signer, stream, &at)? } else { None };
+            Ok((value, anchored))
+        })?;
         if let (Some(checkpoint), Some(slot)) = (anchored, &self.anchoring().checkpoint) {
             slot.store(&checkpoint)?;
         }
-        Ok(())
+        Ok(value)
+    }
+
+    /// Signs the head of `stream` when it moved since that stream's newest anchor, then moves the
+    /// checkpoint to it. A no-op for a stream without events or already anchored at its head.
+    pub(crate) fn anchor_stream(&self, stream: &str) -> Result<()> {
+        self.write_anchored(stream, |_, _| Ok(()), |_| true)
+    }
+
+    /// Anchors an inspection's stream (see [`Installation::anchor_stream`]).
+    pub(crate) fn anchor_inspection(&self, inspection_id: &str) -> Result<()> {
+        self.anchor_stream(&format!("inspection:{inspection_id}"))
+    }
+
+    /// How strongly the trail is anchored on this platform.
+    pub fn anchor_strength(&self) -> AnchorStrength {
+        self.anchoring().strength()
     }
 
     /// Moves the checkpoint to the database's newest anchor when that is ahead of it: after an
@@ -272,16 +304,6 @@ impl Installation {
             slot.store(&latest)?;
         }
         Ok(())
-    }
-
-    /// Anchors an inspection's stream (see [`Installation::anchor_stream`]).
-    pub(crate) fn anchor_inspection(&self, inspection_id: &str) -> Result<()> {
-        self.anchor_stream(&format!("inspection:{inspection_id}"))
-    }
-
-    /// How strongly the trail is anchored on this platform.
-    pub fn anchor_strength(&self) -> AnchorStrength {
-        self.anchoring().strength()
     }
 
     /// Checks the whole installation: every stream's chain, the signed heads against the trail and

@@ -138,9 +138,9 @@ impl RecordSession {
             record_id,
             self.installation.now(),
         )?;
-        // The freeze statement already signs this head for the bundle; the anchor chains it with
-        // the installation's other heads and moves the checkpoint (`super::integrity`).
-        self.installation.anchor_inspection(&self.inspection_id)?;
+        // The freeze signed its head as an anchor in its own transaction (chained with the
+        // installation's other heads); the checkpoint moves to it (`super::integrity`).
+        self.installation.catch_up_checkpoint()?;
         Ok(view)
     }
 

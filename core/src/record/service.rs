@@ -587,7 +587,8 @@ pub fn refuse(store: &Store, signer: &dyn DeviceSigner, req: &RefuseRequest) -> 
 
 /// Makes the record final. Every signature rule must hold over the current document; the
 /// inspection moves to 已签字 with this document hash (for an addendum it must already be signed);
-/// the freeze is written to the trail and the trail head signed with the device key.
+/// the freeze is written to the trail and the trail head signed with the device key, both in the
+/// freeze statement and as a trail anchor ([`crate::store::anchors::sign_head`]).
 pub fn freeze(
     store: &Store,
     signer: &dyn DeviceSigner,
@@ -688,6 +689,15 @@ pub fn freeze(
             &evidence_ids,
             &statement.trail_head.stream,
             seq,
+        )?;
+        // The installation's anchor of this head, in the freeze's own transaction: the freeze and
+        // its signed head commit together (the caller moves the platform checkpoint after).
+        crate::store::anchors::sign_head(
+            tx,
+            keys,
+            signer,
+            &statement.trail_head.stream,
+            &statement.frozen_at,
         )?;
         let frozen = persist::load_record(tx, keys, &record.id)?;
         view(&frozen, &current)
