@@ -58,8 +58,11 @@ fn task(installation: &Installation) -> Task {
     }
 }
 
+/// An event of a stream by position and hash.
+type Position = Option<(i64, String)>;
+
 /// The stream's head and its newest anchor's position.
-fn head_and_anchor(installation: &Installation, id: &str) -> (Option<(i64, String)>, Option<(i64, String)>) {
+fn head_and_anchor(installation: &Installation, id: &str) -> (Position, Position) {
     let stream = format!("inspection:{id}");
     installation.store().read(|c, _| Ok((trail::head(c, &stream)?, anchors::latest_of(c, &stream)?))).unwrap()
 }
