@@ -14,13 +14,10 @@ use fieldseal_core::{
     bundle::format,
     crypto::DeviceSigner,
     protocol::{SignedEnvelope, canonicalize},
-    record::service,
     record::statements,
-    store::anchors,
     trail::TrailEntry,
     verify::{CheckOutcome, VerificationReport, VerifyOptions, verify_members},
 };
-use inspection_support::t;
 use record_support::*;
 
 type Members = BTreeMap<String, Vec<u8>>;
@@ -83,22 +80,6 @@ fn trail(m: &Members) -> Vec<TrailEntry> {
     serde_json::from_slice(&m[format::TRAIL_PATH]).unwrap()
 }
 
-/// A frozen record with its head also signed at the freeze (as the installation does), then
-/// exported: the bundle carries two signed heads.
-fn bundle_with_a_freeze_head(v: &Visit) -> Members {
-    let r = build(v);
-    sign_all(v, &r);
-    service::freeze(&v.store, &v.signer, &r.record_id, t("10:50")).unwrap();
-    let stream = format!("inspection:{}", v.inspection_id);
-    v.store
-        .write(|tx, keys| anchors::sign_head(tx, keys, &v.signer, &stream, "2025-03-18T02:50:00.000Z"))
-        .unwrap()
-        .expect("the freeze moved the head");
-    let path = v.dir.path().join("bundle.zip");
-    fieldseal_core::bundle::export(&v.store, &v.signer, &r.record_id, &path, None, t("11:00")).unwrap();
-    members(&path)
-}
-
 #[test]
 fn an_exported_bundle_carries_its_signed_heads_and_its_trail_ends_at_the_last() {
     let v = visit();
@@ -107,7 +88,7 @@ fn an_exported_bundle_carries_its_signed_heads_and_its_trail_ends_at_the_last() 
     let report = verify(&v, &m);
     assert!(report.ok(), "{}", report.render_text());
     let signed = heads(&m);
-    assert_eq!(signed.len(), 1, "this fixture anchors only at the export");
+    assert_eq!(signed.len(), 2, "heads signed at the freeze and at the export");
     let last = &signed.last().unwrap().payload;
     let events = trail(&m);
     assert_eq!(last["seq"], events.last().unwrap().seq);
@@ -170,7 +151,8 @@ fn an_altered_heads_member_under_the_original_member_list_is_named_by_its_hash()
 #[test]
 fn events_after_the_last_signed_head_are_named_not_covered_and_not_called_tampering() {
     let v = visit();
-    let mut m = bundle_with_a_freeze_head(&v);
+    let (_, path) = frozen_bundle(&v, None);
+    let mut m = members(&path);
     assert!(verify(&v, &m).ok());
     let mut signed = heads(&m);
     assert_eq!(signed.len(), 2);
