@@ -249,13 +249,13 @@ async fn offline_nothing_is_attempted_and_large_items_wait_for_unmetered() {
 
     // On mobile data with a limit below the photos' size, both wait for an unmetered network.
     let metered = NetworkPolicy { metered_limit_bytes: 1024, ..NetworkPolicy::new(NetworkState::Metered) };
-    let held = engine.background_pass(metered, BUDGET).await.unwrap();
+    let held = engine.background_pass(metered, &CancelToken::new(), BUDGET).await.unwrap();
     assert_eq!((held.ended, held.acknowledged, held.remaining), (PassEnd::Done, 0, 2), "{held:?}");
     assert!(held.needs_unmetered && held.more_work, "{held:?}");
     assert!(intake.intake.report().await.unwrap().inspections.is_empty(), "nothing was sent");
 
     let overridden = NetworkPolicy { allow_large_on_metered: true, ..metered };
-    let sent = engine.background_pass(overridden, BUDGET).await.unwrap();
+    let sent = engine.background_pass(overridden, &CancelToken::new(), BUDGET).await.unwrap();
     assert_eq!((sent.acknowledged, sent.remaining), (2, 0), "{sent:?}");
     assert!(!sent.needs_unmetered && !sent.more_work);
 }
@@ -273,6 +273,10 @@ async fn a_cancelled_pass_keeps_everything_and_the_next_pass_finishes_once() {
     assert_eq!(cut.ended, PassEnd::Cancelled);
     assert_eq!(cut.remaining, 3);
     assert!(cut.more_work && cut.run_again_in_ms == Some(0), "{cut:?}");
+    // The scheduler's stop ends a background pass the same way.
+    let stopped = engine.background_pass(unmetered(), &cancel, BUDGET).await.unwrap();
+    assert_eq!((stopped.ended, stopped.remaining, stopped.bytes_sent), (PassEnd::Cancelled, 3, 0));
+    assert!(stopped.more_work && stopped.run_again_in_ms == Some(0), "{stopped:?}");
 
     let done = engine.sync_now(unmetered(), &CancelToken::new(), BUDGET).await.unwrap();
     assert_eq!((done.ended, done.acknowledged, done.remaining), (PassEnd::Done, 3, 0));

@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 
 use fieldseal_core::{
     EnrolmentSummary, FieldsealError, ReceiptCheck, SyncOutcome, SyncSettings, SyncStatus,
-    outbox::NetworkPolicy,
+    evidence::CancelToken, outbox::NetworkPolicy,
 };
 
 use crate::{
@@ -75,8 +75,15 @@ impl SyncEngine {
         budget_ms: u64,
     ) -> Result<SyncOutcome, FieldsealError> {
         let core = self.core.clone();
-        let pass = async move { Ok(core.background_pass(network, Duration::from_millis(budget_ms)).await?) };
-        guard_spawned(&self.root.runtime, pass).await
+        // WorkManager stops a worker by cancelling its coroutine, which frees this future: the
+        // pass spawned on the worker runtime stops with it instead of running on unseen.
+        let token = CancelToken::new();
+        let mut on_drop = CancelOnDrop(Some(token.clone()));
+        let pass =
+            async move { Ok(core.background_pass(network, &token, Duration::from_millis(budget_ms)).await?) };
+        let outcome = guard_spawned(&self.root.runtime, pass).await;
+        on_drop.0 = None;
+        outcome
     }
 
     /// The upload screen's read model: each item's state and bytes, and the totals.

@@ -230,9 +230,16 @@ impl SyncEngine {
     /// The hook the platform's background scheduler calls (WorkManager's `doWork`, a
     /// BGTaskScheduler task): one pass bounded by `budget`, under the network the platform reports.
     /// The outcome says whether to schedule another (`more_work`), when (`run_again_in_ms`) and
-    /// whether to require an unmetered network for it (`needs_unmetered`).
-    pub async fn background_pass(&self, network: NetworkPolicy, budget: Duration) -> Result<SyncOutcome> {
-        self.sync_now(network, &CancelToken::new(), budget).await
+    /// whether to require an unmetered network for it (`needs_unmetered`). `cancel` is the
+    /// scheduler's stop (WorkManager's `onStopped`, a task's expiration handler): what was sent is
+    /// kept and the outcome says to run again.
+    pub async fn background_pass(
+        &self,
+        network: NetworkPolicy,
+        cancel: &CancelToken,
+        budget: Duration,
+    ) -> Result<SyncOutcome> {
+        self.sync_now(network, cancel, budget).await
     }
 
     /// Pulls tasks, templates, the register and revocations by cursor; returns the tasks that
