@@ -21,13 +21,17 @@
 //!   upload to the last part boundary within them and the terminal sends the rest again, and a
 //!   PATCH that arrives first is refused with `tus.offset_mismatch` so that it asks (HEAD).
 //!   Where there is no boot id (not Linux) every part is fsynced before it is kept, as before.
+//! - every [`WRITEBACK_EVERY`] bytes an upload's file is fsynced in the background, not waited
+//!   for, so the disk catches up while the next chunks arrive and the fsync a HEAD or the commit
+//!   waits on finds little left. Such an fsync consumes the error it reports (a later one would
+//!   not repeat it), so a failure is remembered: the upload's next part is refused, its commit
+//!   fails, and its next HEAD counts only the bytes recorded as synced, as after a reboot.
 //!
 //! Two requests never write one upload at once: a part holds the upload's lock (in this process:
 //! a blob directory is served by one intake process) from before the offset is checked until it is
 //! recorded (or committed), and a write still in flight when its request is dropped keeps it too.
-//! The whole-blob
-//! SHA-256 is carried along as the parts are written, so the commit need not read the file
-//! again; a process that did not write every part (a restart) re-reads it.
+//! The whole-blob SHA-256 is carried along as the parts are written, so the commit need not read
+//! the file again; a process that did not write every part (a restart) re-reads it.
 //!
 //! Paths are built only from intake-generated upload ids, part keys and lowercase-hex content
 //! addresses, all checked here again, so no request can name a path outside the directory.
@@ -43,7 +47,7 @@ use std::{
 };
 
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use fieldseal_core::protocol::statement::is_sha256_hex;
 use ring::digest;
 
@@ -55,6 +59,9 @@ use crate::{
 
 /// Body bytes gathered before one write to the file (one blocking task each).
 const WRITE_BATCH: usize = 1 << 20;
+/// Bytes an upload may gather unsynced before intake starts writing them out in the background, so
+/// the fsync a HEAD or the commit waits for finds little left to do.
+const WRITEBACK_EVERY: u64 = 64 << 20;
 /// How long a part waits for another request still writing the same upload (a cut connection's
 /// handler that has not noticed yet) before refusing.
 const LOCK_WAIT: Duration = Duration::from_secs(3);
@@ -69,12 +76,35 @@ type UploadLocks = Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>;
 /// Held by a part and by each of its writes in flight.
 type Writing = Arc<tokio::sync::OwnedMutexGuard<()>>;
 
+/// An upload's background writeback: bytes written since the last one started; whether one failed
+/// (an fsync consumes the error it reports, so a later fsync would not say so); and the turn a
+/// background fsync and an fsync that a promise rests on take one after the other.
+#[derive(Default)]
+struct Writeback {
+    unsynced: u64,
+    failed: bool,
+    turn: Arc<Mutex<()>>,
+}
+
+type Writebacks = Arc<Mutex<HashMap<String, Writeback>>>;
+
+/// Whether a background writeback of the upload failed; `clear` when the caller deals with it.
+fn writeback_failed(writebacks: &Writebacks, upload_id: &str, clear: bool) -> bool {
+    let mut all = writebacks.lock().unwrap_or_else(|p| p.into_inner());
+    all.get_mut(upload_id).is_some_and(|w| {
+        let failed = w.failed;
+        w.failed = failed && !clear;
+        failed
+    })
+}
+
 pub struct DirBlobs {
     root: PathBuf,
     /// This boot of the operating system, when it can be told (Linux).
     boot: Option<String>,
     running: RunningHashes,
     locks: UploadLocks,
+    writebacks: Writebacks,
 }
 
 fn io_error(what: &str, e: io::Error) -> IntakeError {
@@ -148,6 +178,7 @@ impl DirBlobs {
             boot,
             running: RunningHashes::default(),
             locks: UploadLocks::default(),
+            writebacks: Writebacks::default(),
         })
     }
 
@@ -209,6 +240,13 @@ impl DirBlobs {
     fn forget(&self, upload_id: &str) {
         self.running.lock().unwrap_or_else(|p| p.into_inner()).remove(upload_id);
         self.locks.lock().unwrap_or_else(|p| p.into_inner()).remove(upload_id);
+        self.writebacks.lock().unwrap_or_else(|p| p.into_inner()).remove(upload_id);
+    }
+
+    /// The upload's writeback turn, taken around every fsync of it.
+    fn writeback_turn(&self, upload_id: &str) -> Arc<Mutex<()>> {
+        let mut all = self.writebacks.lock().unwrap_or_else(|p| p.into_inner());
+        all.entry(upload_id.to_owned()).or_default().turn.clone()
     }
 }
 
@@ -222,6 +260,9 @@ impl Blobs for DirBlobs {
     async fn begin_part(&self, upload_id: &str, offset: u64, _key: &str) -> Result<Box<dyn PartWriter + '_>> {
         let (path, record) = self.upload_paths(upload_id)?;
         let writing = self.lock(upload_id).await?;
+        if writeback_failed(&self.writebacks, upload_id, false) {
+            return Err(ask_again("some of this upload did not reach the disk; ask the offset again"));
+        }
         let boot = self.boot.clone();
         let file = blocking(move || {
             // Only the first part creates the file: a later one whose file is gone has nothing to
@@ -269,9 +310,9 @@ impl Blobs for DirBlobs {
             writing,
             offset,
             written: 0,
-            // Grows with the first batch only: a small part (a photo's chunk) stays small.
-            batch: BytesMut::new(),
-            spare: None,
+            batch: Vec::new(),
+            batch_len: 0,
+            spare: Vec::new(),
             pending: None,
             hash,
             kept: false,
@@ -284,7 +325,12 @@ impl Blobs for DirBlobs {
         }
         let (path, record) = self.upload_paths(upload_id)?;
         let boot = self.boot.clone();
+        let (turn, writebacks, id) =
+            (self.writeback_turn(upload_id), self.writebacks.clone(), upload_id.to_owned());
         blocking(move || {
+            let _turn = turn.lock().unwrap_or_else(|p| p.into_inner());
+            // After a failed writeback only what was recorded as synced is held, as after a reboot.
+            let lost = writeback_failed(&writebacks, &id, true);
             let file = match File::open(&path) {
                 Ok(file) => file,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
@@ -294,7 +340,7 @@ impl Blobs for DirBlobs {
             let known = Synced::read(&record).map_err(|e| io_error("read sync record", e))?;
             let synced = known.as_ref().map_or(0, |k| k.synced);
             let this_boot = boot.is_some() && known.as_ref().is_some_and(|k| k.boot == boot);
-            if !this_boot {
+            if !this_boot || lost {
                 return Ok(synced.min(offset).min(len));
             }
             file.sync_all().map_err(|e| io_error("sync upload", e))?;
@@ -337,7 +383,16 @@ impl Blobs for DirBlobs {
             .filter(|(at, _)| *at == length)
             .map(|(_, ctx)| ctx);
         let expected = expected.to_owned();
+        let (turn, writebacks, id) =
+            (self.writeback_turn(upload_id), self.writebacks.clone(), upload_id.to_owned());
         blocking(move || {
+            let _turn = turn.lock().unwrap_or_else(|p| p.into_inner());
+            if writeback_failed(&writebacks, &id, false) {
+                // The next HEAD rewinds the upload to what is on disk.
+                return Err(IntakeError::storage(
+                    "blob directory: some of the upload did not reach the disk",
+                ));
+            }
             if length == 0 {
                 // Nothing was ever written: the empty blob is made here.
                 File::create(&path).map_err(|e| io_error("create blob", e))?;
@@ -408,8 +463,9 @@ fn hash_file(file: &mut File) -> io::Result<String> {
     Ok(crate::ids::hex(hasher.finish().as_ref()))
 }
 
-/// One part written in place at its offset. Writes go out in batches on blocking threads, one
-/// in flight while the next gathers, the two buffers going round; the running hash follows them.
+/// One part written in place at its offset. The body's frames are gathered (not copied) into
+/// batches written on blocking threads, one in flight while the next gathers; the running hash
+/// follows them.
 struct DirPart<'a> {
     blobs: &'a DirBlobs,
     upload_id: String,
@@ -418,30 +474,51 @@ struct DirPart<'a> {
     writing: Writing,
     offset: u64,
     written: u64,
-    batch: BytesMut,
-    /// The buffer back from the last write, for the next batch.
-    spare: Option<BytesMut>,
+    /// Frames as hyper handed them over, and their total length.
+    batch: Vec<Bytes>,
+    batch_len: usize,
+    /// The list back from the last write, for the next batch.
+    spare: Vec<Bytes>,
     pending: Option<tokio::task::JoinHandle<Result<Written>>>,
     hash: Option<digest::Context>,
     kept: bool,
 }
 
-/// What a batch write hands back: the running hash moved past it, and its buffer for reuse.
-type Written = (Option<digest::Context>, BytesMut);
-
-/// A batch buffer: room for a batch and the frame that overshoots it (hyper reads at most a few
-/// hundred KiB at a time), so gathering never reallocates.
-fn batch_buffer() -> BytesMut {
-    BytesMut::with_capacity(2 * WRITE_BATCH)
-}
+/// What a batch write hands back: the running hash moved past it, and its list for reuse.
+type Written = (Option<digest::Context>, Vec<Bytes>);
 
 impl DirPart<'_> {
+    /// Starts writing the upload's unsynced bytes to disk once enough have gathered, without
+    /// waiting: the disk catches up while the next chunks arrive.
+    fn write_back_if_due(&self) {
+        let turn = {
+            let mut all = self.blobs.writebacks.lock().unwrap_or_else(|p| p.into_inner());
+            let writeback = all.entry(self.upload_id.clone()).or_default();
+            writeback.unsynced += self.written;
+            if writeback.unsynced < WRITEBACK_EVERY {
+                return;
+            }
+            writeback.unsynced = 0;
+            writeback.turn.clone()
+        };
+        let (file, writebacks, id) =
+            (self.file.clone(), self.blobs.writebacks.clone(), self.upload_id.clone());
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn.lock().unwrap_or_else(|p| p.into_inner());
+            if let Err(e) = file.sync_data() {
+                tracing::warn!(upload_id = %id, error = %e, "background writeback of an upload failed");
+                let mut all = writebacks.lock().unwrap_or_else(|p| p.into_inner());
+                all.entry(id).or_default().failed = true;
+            }
+        });
+    }
+
     async fn settle(&mut self) -> Result<()> {
         if let Some(pending) = self.pending.take() {
-            let (hash, mut buffer) = pending.await.map_err(IntakeError::internal)??;
-            buffer.clear();
+            let (hash, mut frames) = pending.await.map_err(IntakeError::internal)??;
+            frames.clear();
             self.hash = hash;
-            self.spare = Some(buffer);
+            self.spare = frames;
         }
         Ok(())
     }
@@ -452,11 +529,10 @@ impl DirPart<'_> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let next = self.spare.take().unwrap_or_else(batch_buffer);
-        let bytes = std::mem::replace(&mut self.batch, next);
-        let at = self.offset + self.written;
+        let frames = std::mem::replace(&mut self.batch, std::mem::take(&mut self.spare));
+        let mut at = self.offset + self.written;
         let first = self.written == 0;
-        self.written += bytes.len() as u64;
+        self.written += std::mem::take(&mut self.batch_len) as u64;
         let (file, offset, mut hash) = (self.file.clone(), self.offset, self.hash.take());
         let writing = self.writing.clone();
         self.pending = Some(tokio::task::spawn_blocking(move || {
@@ -465,11 +541,14 @@ impl DirPart<'_> {
                 // Whatever lies past the offset was never recorded: a cut request's leftovers.
                 file.set_len(offset).map_err(|e| io_error("trim upload", e))?;
             }
-            file.write_all_at(&bytes, at).map_err(|e| io_error("write part", e))?;
-            if let Some(hash) = hash.as_mut() {
-                hash.update(&bytes);
+            for frame in &frames {
+                file.write_all_at(frame, at).map_err(|e| io_error("write part", e))?;
+                at += frame.len() as u64;
+                if let Some(hash) = hash.as_mut() {
+                    hash.update(frame);
+                }
             }
-            Ok((hash, bytes))
+            Ok((hash, frames))
         }));
         Ok(())
     }
@@ -478,8 +557,9 @@ impl DirPart<'_> {
 #[async_trait]
 impl PartWriter for DirPart<'_> {
     async fn write(&mut self, bytes: Bytes) -> Result<()> {
-        self.batch.extend_from_slice(&bytes);
-        if self.batch.len() >= WRITE_BATCH { self.flush().await } else { Ok(()) }
+        self.batch_len += bytes.len();
+        self.batch.push(bytes);
+        if self.batch_len >= WRITE_BATCH { self.flush().await } else { Ok(()) }
     }
 
     async fn keep(&mut self) -> Result<()> {
@@ -497,6 +577,9 @@ impl PartWriter for DirPart<'_> {
             })
             .await?;
         }
+        if self.blobs.boot.is_some() {
+            self.write_back_if_due();
+        }
         let mut running = self.blobs.running.lock().unwrap_or_else(|p| p.into_inner());
         match self.hash.clone() {
             Some(hash) => running.insert(self.upload_id.clone(), (end, hash)),
@@ -508,6 +591,7 @@ impl PartWriter for DirPart<'_> {
 
     async fn abandon(&mut self) -> Result<()> {
         self.batch.clear();
+        self.batch_len = 0;
         let _ = self.settle().await;
         if self.kept {
             // `keep` moved the running hash past bytes now forgotten: the commit re-reads instead.
@@ -540,10 +624,6 @@ mod tests {
         part.keep().await.unwrap();
     }
 
-    fn refused_code(e: IntakeError) -> &'static str {
-        e.code()
-    }
-
     #[tokio::test]
     async fn bytes_written_in_this_boot_are_held_after_intake_restarts() {
         let dir = tempfile::tempdir().unwrap();
@@ -572,12 +652,32 @@ mod tests {
         let Err(refused) = rebooted.begin_part(UPLOAD, 200, "k").await else {
             panic!("a part past the durable bytes was begun");
         };
-        assert_eq!(refused_code(refused), "tus.offset_mismatch");
+        assert_eq!(refused.code(), "tus.offset_mismatch");
         // From the durable end it goes on, and bytes written in this boot count again.
         part(&rebooted, 100, &[4; 100]).await;
         assert_eq!(rebooted.sync_upload(UPLOAD, 200).await.unwrap(), 200);
         let stored = fs::read(dir.path().join("parts").join(UPLOAD)).unwrap();
         assert_eq!(&stored[100..], &[4; 100][..]);
+    }
+
+    #[tokio::test]
+    async fn after_a_failed_background_writeback_only_bytes_made_durable_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = blobs(dir.path(), Some("boot-1"));
+        part(&blobs, 0, &[1; 100]).await;
+        assert_eq!(blobs.sync_upload(UPLOAD, 100).await.unwrap(), 100);
+        part(&blobs, 100, &[2; 100]).await;
+        // As the background fsync does when the disk refuses a write (its error is then consumed).
+        blobs.writebacks.lock().unwrap().entry(UPLOAD.to_owned()).or_default().failed = true;
+        let Err(refused) = blobs.begin_part(UPLOAD, 200, "k").await else {
+            panic!("a part was begun on bytes that did not reach the disk");
+        };
+        assert_eq!(refused.code(), "tus.offset_mismatch");
+        assert!(blobs.commit(&crate::ids::sha256_hex(&[0; 200]), UPLOAD, 200, &[]).await.is_err());
+        assert_eq!(blobs.sync_upload(UPLOAD, 200).await.unwrap(), 100, "only the synced bytes");
+        // Dealt with: from the durable end the upload goes on.
+        part(&blobs, 100, &[3; 100]).await;
+        assert_eq!(blobs.sync_upload(UPLOAD, 200).await.unwrap(), 200);
     }
 
     #[tokio::test]
