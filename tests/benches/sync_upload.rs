@@ -1,8 +1,9 @@
 //! Sync upload figures beside their goals, in one run (a benchmark: it prints, it asserts nothing):
 //! - throughput of a sealed 1 GiB video sent by the sync client (tus from the vault, decrypted
-//!   segment by segment, a SHA-256 checksum per chunk) to a real intake on 127.0.0.1, beside a
+//!   segment by segment and read ahead of the network, a CRC-32 checksum per chunk; intake
+//!   verifies the whole blob's SHA-256 before it stores it) to a real intake on 127.0.0.1, beside a
 //!   plain HTTP PUT of the same bytes to the same intake process (a route added beside intake's
-//!   own that writes the body to a file and fsyncs it, as intake does) — goal ≥ 0.8×;
+//!   own that writes the body to a file and fsyncs it once at the end) — goal ≥ 0.8×;
 //! - peak resident memory during the upload above the idle process — goal ≤ 32 MiB. Intake runs
 //!   in the same process, so its buffers count too: the client's own share is smaller;
 //! - bytes sent again after a cut: the upload is dropped mid-chunk at half way (as when the app is
@@ -57,6 +58,16 @@ fn memory_kib(field: &str) -> u64 {
         .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// Processor time this process has used (user + system, all threads), from /proc (USER_HZ = 100).
+fn cpu_seconds() -> f64 {
+    let stat = fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    (ticks(11) + ticks(12)) as f64 / 100.0
 }
 
 fn mib_per_s(bytes: u64, elapsed: Duration) -> f64 {
@@ -182,7 +193,9 @@ fn main() {
         // The ceiling: the same bytes (the video rewritten, identical) PUT to the same process.
         let plain_source = tmp.path().join("VID_plain.mp4");
         testmedia::write_video_like(&plain_source, mb << 20).unwrap();
+        let cpu_before_plain = cpu_seconds();
         let plain = plain_put(base.trim_start_matches("http://"), &plain_source).await;
+        let plain_cpu = cpu_seconds() - cpu_before_plain;
         fs::remove_file(&plain_source).unwrap();
 
         let on_wire = AtomicU64::new(0);
@@ -196,6 +209,7 @@ fn main() {
         };
         let _ = fs::write("/proc/self/clear_refs", "5");
         let idle_kib = memory_kib("VmRSS:");
+        let cpu_before_sync = cpu_seconds();
         let started = Instant::now();
         // Cut at half way: the upload future is dropped mid-chunk, its connection with it.
         let half = size / 2;
@@ -222,6 +236,7 @@ fn main() {
             .await
             .unwrap();
         let elapsed = started.elapsed();
+        let sync_cpu = cpu_seconds() - cpu_before_sync;
         let peak_kib = memory_kib("VmHWM:");
         let total = on_wire.load(Ordering::Relaxed);
         let resent = total.saturating_sub(size);
@@ -234,6 +249,9 @@ fn main() {
             "  sync client, tus from the vault:           {tus:.0} MiB/s ({:.1} s, one cut and resume included) = {:.2}x the PUT (goal >= 0.8x)",
             elapsed.as_secs_f64(),
             tus / ceiling
+        );
+        println!(
+            "  processor time of this process (both ends, kernel work included): plain PUT {plain_cpu:.1} s, sync client {sync_cpu:.1} s"
         );
         println!(
             "  peak RSS during the upload above idle:     {:.1} MiB (goal <= 32 MiB; intake in the same process counts too)",
