@@ -21,21 +21,18 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use super::{Keyring, StoreError, inspection_summary, trail};
-use crate::{
-    Result,
-    model::Inspection,
-    trail::{GENESIS, TrailEntry},
+pub(super) use super::trail_binding::TrailHead;
+use super::{
+    Keyring, StoreError, inspection_summary,
+    trail_binding::{
+        Expected, FORMAT, STREAM_PREFIX, Standing, corrupt, current_head, followed, open_json, seal_json,
+        standing,
+    },
 };
+use crate::{Result, model::Inspection, trail::TrailEntry};
 
-/// The sealed body's format: 2 added the revision context and the trail head (1 was the bare
-/// inspection under `inspections.body:<id>`, converted by migration 7).
-const FORMAT: u32 = 2;
-
-/// The stream every inspection's events go to.
-const STREAM_PREFIX: &str = "inspection:";
-
-/// What `body_enc` holds once opened.
+/// What `body_enc` holds once opened, format [`FORMAT`] (1 was the bare inspection under
+/// `inspections.body:<id>`, converted by migration 7).
 #[derive(Serialize, Deserialize)]
 struct SealedBody<T> {
     v: u32,
@@ -44,32 +41,16 @@ struct SealedBody<T> {
     inspection: T,
 }
 
-/// One event of a stream, by position and hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct TrailHead {
-    pub(super) seq: i64,
-    pub(super) hash: String,
-}
-
 fn context(id: &str, revision: u64) -> String {
     format!("inspections.body:{id}:r{revision}")
 }
 
-fn stream_of(id: &str) -> String {
-    format!("{STREAM_PREFIX}{id}")
-}
-
-fn current_head(conn: &Connection, id: &str) -> Result<Option<TrailHead>> {
-    Ok(trail::head(conn, &stream_of(id))?.map(|(seq, hash)| TrailHead { seq, hash }))
-}
-
-fn corrupt(id: &str, reason: impl Into<String>) -> crate::Error {
-    StoreError::Corrupt { what: format!("inspection {id}"), reason: reason.into() }.into()
+fn what(id: &str) -> String {
+    format!("inspection {id}")
 }
 
 fn seal_body<T: Serialize>(keys: &Keyring, id: &str, revision: u64, body: &SealedBody<T>) -> Result<Vec<u8>> {
-    let json = serde_json::to_vec(body).map_err(|e| corrupt(id, e.to_string()))?;
-    Ok(keys.column.seal(&context(id, revision), &json)?)
+    seal_json(keys, &context(id, revision), body, &what(id))
 }
 
 fn open_body<T: DeserializeOwned>(
@@ -78,12 +59,7 @@ fn open_body<T: DeserializeOwned>(
     revision: u64,
     sealed: &[u8],
 ) -> Result<SealedBody<T>> {
-    let json = keys.column.open(&context(id, revision), sealed)?;
-    let body: SealedBody<T> = serde_json::from_slice(&json).map_err(|e| corrupt(id, e.to_string()))?;
-    if body.v != FORMAT {
-        return Err(corrupt(id, format!("sealed body format {}", body.v)));
-    }
-    Ok(body)
+    open_json(keys, &context(id, revision), sealed, &what(id), |b: &SealedBody<T>| b.v)
 }
 
 /// An inspection's two ciphertexts: its body (`inspections.body_enc`) and its task summary
@@ -114,42 +90,22 @@ pub(super) fn open(
 ) -> Result<Inspection> {
     let body: SealedBody<Inspection> = open_body(keys, id, revision, sealed)?;
     if body.inspection.id() != id || body.inspection.revision() != revision {
-        return Err(corrupt(id, "the sealed inspection names another id or revision than its row"));
+        return Err(corrupt(&what(id), "the sealed inspection names another id or revision than its row"));
     }
-    let trail_head = current_head(conn, id)?;
-    if body.trail_head == trail_head {
-        return Ok(body.inspection);
-    }
-    let stored_seq = body.trail_head.as_ref().map_or(0, |h| h.seq);
-    let trail_seq = trail_head.as_ref().map_or(0, |h| h.seq);
-    // Older: the trail holds the very event the body names, and more after it.
-    let on_trail = match &body.trail_head {
-        None => true,
-        Some(h) => event_hash(conn, id, h.seq)?.as_deref() == Some(h.hash.as_str()),
-    };
-    if on_trail && stored_seq < trail_seq {
-        Err(StoreError::InspectionOlderThanTrail {
+    match standing(conn, id, body.trail_head.as_ref(), Expected::Current)? {
+        Standing::Current => Ok(body.inspection),
+        Standing::Older { stored_seq, trail_seq } => Err(StoreError::InspectionOlderThanTrail {
             inspection_id: id.to_owned(),
             revision,
             stored_seq,
             trail_seq,
         }
-        .into())
-    } else {
-        Err(StoreError::InspectionTrailMismatch { inspection_id: id.to_owned(), stored_seq, trail_seq }
-            .into())
+        .into()),
+        Standing::Mismatch { stored_seq, trail_seq } => {
+            Err(StoreError::InspectionTrailMismatch { inspection_id: id.to_owned(), stored_seq, trail_seq }
+                .into())
+        }
     }
-}
-
-fn event_hash(conn: &Connection, id: &str, seq: i64) -> Result<Option<String>> {
-    Ok(conn
-        .query_row(
-            "SELECT hash FROM trail_events WHERE stream = ?1 AND seq = ?2",
-            params![stream_of(id), seq],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(StoreError::sql("read trail event"))?)
 }
 
 /// Moves the stored body's recorded head to `appended`, which was just appended to an inspection's
@@ -174,11 +130,7 @@ pub(super) fn follow_trail(tx: &Transaction<'_>, keys: &Keyring, appended: &Trai
     let revision = revision.max(0) as u64;
     // The inspection stays opaque JSON here: only its head changes.
     let Ok(mut body) = open_body::<serde_json::Value>(keys, id, revision, &sealed) else { return Ok(()) };
-    let head_before = body.trail_head.as_ref().map_or(GENESIS, |h| h.hash.as_str());
-    if head_before != appended.prev_hash {
-        return Ok(());
-    }
-    let head_after = TrailHead { seq: appended.seq, hash: appended.hash.clone() };
+    let Some(head_after) = followed(body.trail_head.as_ref(), appended) else { return Ok(()) };
     // A summary not at the body's head stays as it is (the list then reads the body).
     if let Some(summary) = summary {
         let followed =

@@ -20,6 +20,7 @@ mod private_fs;
 pub mod record_body;
 mod sealed_metadata;
 pub mod trail;
+mod trail_binding;
 #[cfg(test)]
 mod upgrade_tests;
 pub mod vault;

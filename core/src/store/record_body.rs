@@ -19,23 +19,20 @@
 //! [`StoreError::RecordTrailMismatch`]. This module knows nothing of the record's content: the
 //! document stays an opaque `T` here, so the store does not depend on [`crate::record`].
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, Transaction, params};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use super::{Keyring, StoreError, trail};
-use crate::{
-    Result,
-    trail::{GENESIS, TrailEntry},
+pub use super::trail_binding::{Expected, TrailHead};
+use super::{
+    Keyring, StoreError,
+    trail_binding::{
+        FORMAT, STREAM_PREFIX, Standing, current_head, followed, open_json, seal_json, standing,
+    },
 };
+use crate::{Result, trail::TrailEntry};
 
-/// The sealed body's format: 2 added the revision context and the trail head (1 was the bare
-/// canonical document under `records.body:<id>`, converted by migration 12).
-const FORMAT: u32 = 2;
-
-/// The stream the events of an inspection and of its records go to.
-const STREAM_PREFIX: &str = "inspection:";
-
-/// What `body_enc` holds once opened.
+/// What `body_enc` holds once opened, format [`FORMAT`] (1 was the bare canonical document under
+/// `records.body:<id>`, converted by migration 12).
 #[derive(Serialize, Deserialize)]
 struct SealedBody<T> {
     v: u32,
@@ -44,41 +41,16 @@ struct SealedBody<T> {
     document: T,
 }
 
-/// One event of a stream, by position and hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TrailHead {
-    pub seq: i64,
-    pub hash: String,
-}
-
-/// Which head a stored body must name to be opened.
-#[derive(Debug, Clone, Copy)]
-pub enum Expected<'a> {
-    /// A draft follows its trail: it names the stream's current head.
-    Current,
-    /// A frozen record names the head its freeze statement signed (its `record.frozen` event).
-    Frozen { seq: i64, hash: &'a str },
-}
-
 fn context(id: &str, revision: u32) -> String {
     format!("records.body:{id}:r{revision}")
 }
 
-fn stream_of(inspection_id: &str) -> String {
-    format!("{STREAM_PREFIX}{inspection_id}")
-}
-
-fn current_head(conn: &Connection, inspection_id: &str) -> Result<Option<TrailHead>> {
-    Ok(trail::head(conn, &stream_of(inspection_id))?.map(|(seq, hash)| TrailHead { seq, hash }))
-}
-
-fn corrupt(id: &str, reason: impl Into<String>) -> crate::Error {
-    StoreError::Corrupt { what: format!("record {id}"), reason: reason.into() }.into()
+fn what(id: &str) -> String {
+    format!("record {id}")
 }
 
 fn seal_body<T: Serialize>(keys: &Keyring, id: &str, revision: u32, body: &SealedBody<T>) -> Result<Vec<u8>> {
-    let json = serde_json::to_vec(body).map_err(|e| corrupt(id, e.to_string()))?;
-    Ok(keys.column.seal(&context(id, revision), &json)?)
+    seal_json(keys, &context(id, revision), body, &what(id))
 }
 
 fn open_body<T: DeserializeOwned>(
@@ -87,12 +59,7 @@ fn open_body<T: DeserializeOwned>(
     revision: u32,
     sealed: &[u8],
 ) -> Result<SealedBody<T>> {
-    let json = keys.column.open(&context(id, revision), sealed)?;
-    let body: SealedBody<T> = serde_json::from_slice(&json).map_err(|e| corrupt(id, e.to_string()))?;
-    if body.v != FORMAT {
-        return Err(corrupt(id, format!("sealed body format {}", body.v)));
-    }
-    Ok(body)
+    open_json(keys, &context(id, revision), sealed, &what(id), |b: &SealedBody<T>| b.v)
 }
 
 /// Seals `document` (revision `revision` of record `id`) with the current head of its
@@ -122,39 +89,16 @@ pub fn open<T: DeserializeOwned>(
     sealed: &[u8],
 ) -> Result<T> {
     let body: SealedBody<T> = open_body(keys, id, revision, sealed)?;
-    let stored_seq = body.trail_head.as_ref().map_or(0, |h| h.seq);
-    let on_trail = match &body.trail_head {
-        None => true,
-        Some(h) => event_hash(conn, inspection_id, h.seq)?.as_deref() == Some(h.hash.as_str()),
-    };
-    let (wanted, trail_seq) = match expected {
-        Expected::Current => {
-            let head = current_head(conn, inspection_id)?;
-            let seq = head.as_ref().map_or(0, |h| h.seq);
-            (head, seq)
-        }
-        Expected::Frozen { seq, hash } => (Some(TrailHead { seq, hash: hash.to_owned() }), seq),
-    };
-    if body.trail_head == wanted && on_trail {
-        return Ok(body.document);
-    }
     let record_id = id.to_owned();
-    if on_trail && stored_seq < trail_seq {
-        Err(StoreError::RecordOlderThanTrail { record_id, revision, stored_seq, trail_seq }.into())
-    } else {
-        Err(StoreError::RecordTrailMismatch { record_id, stored_seq, trail_seq }.into())
+    match standing(conn, inspection_id, body.trail_head.as_ref(), expected)? {
+        Standing::Current => Ok(body.document),
+        Standing::Older { stored_seq, trail_seq } => {
+            Err(StoreError::RecordOlderThanTrail { record_id, revision, stored_seq, trail_seq }.into())
+        }
+        Standing::Mismatch { stored_seq, trail_seq } => {
+            Err(StoreError::RecordTrailMismatch { record_id, stored_seq, trail_seq }.into())
+        }
     }
-}
-
-fn event_hash(conn: &Connection, inspection_id: &str, seq: i64) -> Result<Option<String>> {
-    Ok(conn
-        .query_row(
-            "SELECT hash FROM trail_events WHERE stream = ?1 AND seq = ?2",
-            params![stream_of(inspection_id), seq],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(StoreError::sql("read trail event"))?)
 }
 
 /// Moves the recorded head of every draft record of the inspection whose stream `appended` was
@@ -181,11 +125,8 @@ pub fn follow_trail(tx: &Transaction<'_>, keys: &Keyring, appended: &TrailEntry)
     for (id, revision, sealed) in drafts {
         // The document stays opaque JSON here: only its head changes.
         let Ok(mut body) = open_body::<serde_json::Value>(keys, &id, revision, &sealed) else { continue };
-        let head_before = body.trail_head.as_ref().map_or(GENESIS, |h| h.hash.as_str());
-        if head_before != appended.prev_hash {
-            continue;
-        }
-        body.trail_head = Some(TrailHead { seq: appended.seq, hash: appended.hash.clone() });
+        let Some(head_after) = followed(body.trail_head.as_ref(), appended) else { continue };
+        body.trail_head = Some(head_after);
         tx.execute(
             "UPDATE records SET body_enc = ?2 WHERE id = ?1 AND state = 'draft'",
             params![id, seal_body(keys, &id, revision, &body)?],
