@@ -156,7 +156,7 @@ fn thumbnail_or_platform_preview(
 pub fn open_for_viewing(store: &Store, evidence_id: &str) -> Result<ViewFile> {
     let row = store.read(|conn, keys| rows::get(conn, keys, evidence_id))?;
     let manifest = manifest_of(&row.envelope)?;
-    let path = view_dir(store).join(format!("{}.{}", new_id()?, extension(manifest.media_type)));
+    let path = view_dir(store).join(format!("{}.{}", new_id()?, manifest.media_type.extension()));
     decrypt_checked(store, &row.blob_id, &path, Existing::Keep, &manifest.sha256)?;
     Ok(ViewFile { path, media_type: manifest.media_type })
 }
@@ -271,23 +271,4 @@ fn decrypt_checked(
     }
     // Disposable like every viewing copy: no fsync (see `write_view_copy`).
     out.commit_disposable(existing).map_err(|e| EvidenceError::storage(path, e).into())
-}
-
-fn extension(media: MediaType) -> &'static str {
-    match media {
-        MediaType::Jpeg => "jpg",
-        MediaType::Png => "png",
-        MediaType::Heic => "heic",
-        MediaType::Heif => "heif",
-        MediaType::Avif => "avif",
-        MediaType::Mp4 => "mp4",
-        MediaType::Mov => "mov",
-        MediaType::ThreeGp => "3gp",
-        MediaType::M4a => "m4a",
-        MediaType::Aac => "aac",
-        MediaType::Amr => "amr",
-        MediaType::Wav => "wav",
-        MediaType::Mp3 => "mp3",
-        MediaType::Pdf => "pdf",
-    }
 }
