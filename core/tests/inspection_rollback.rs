@@ -7,34 +7,12 @@
 mod inspection_support;
 
 use fieldseal_core::{
-    crypto::software_vault::PassphraseVault,
-    model::{HeaderField, Inspection},
-    store::{Store, inspections as db, trail},
+    model::HeaderField,
+    store::{inspections as db, trail},
     trail::DomainEvent,
 };
 use inspection_support::*;
 use rusqlite::params;
-
-fn store(dir: &std::path::Path) -> Store {
-    Store::open(dir, &PassphraseVault::with_iterations("测试口令", 1)).unwrap()
-}
-
-/// Answers the first `n` unanswered visible items with passing answers, saving after each.
-fn answer(s: &Store, i: &mut Inspection, n: usize) {
-    let items: Vec<_> = i.checklist().unwrap().items().cloned().collect();
-    let mut left = n;
-    for item in items {
-        if left == 0 {
-            break;
-        }
-        if i.is_visible(&item.id) && i.answer(&item.id).is_none() {
-            let events = i.set_answer(&item.id, passing(&item.answer), "insp-001", None, t("09:10")).unwrap();
-            s.write(|tx, keys| db::save_inspection(tx, keys, i, &events)).unwrap();
-            left -= 1;
-        }
-    }
-    assert_eq!(left, 0, "the template has enough items to answer");
-}
 
 /// The stored row as an attacker copies it: revision and ciphertext.
 fn raw_row(dir: &std::path::Path, id: &str) -> (i64, Vec<u8>) {
@@ -63,20 +41,20 @@ fn an_older_ciphertext_put_back_with_its_revision_is_refused_as_older_than_the_t
     let id;
     let one_answer;
     {
-        let s = store(dir.path());
+        let s = open_store(dir.path());
         let mut i = recording();
         id = i.id().to_owned();
         s.write(|tx, keys| db::save_inspection(tx, keys, &i, &[])).unwrap();
-        answer(&s, &mut i, 1);
+        answer_and_save(&s, &mut i, 1);
         one_answer = raw_row(dir.path(), &id);
-        answer(&s, &mut i, 5);
+        answer_and_save(&s, &mut i, 5);
         let loaded = s.read(|c, k| db::load_inspection(c, k, &id)).unwrap();
         assert_eq!(loaded.answers().len(), 6);
         assert!(raw_row(dir.path(), &id).0 > one_answer.0);
     }
     put_back(dir.path(), &id, &one_answer);
 
-    let s = store(dir.path());
+    let s = open_store(dir.path());
     let err = s.read(|c, k| db::load_inspection(c, k, &id)).unwrap_err();
     let explained = err.explain();
     assert_eq!(explained.code, "store.inspection_older_than_trail", "{err}");
@@ -101,17 +79,17 @@ fn an_older_ciphertext_put_back_with_its_revision_is_refused_as_older_than_the_t
 #[test]
 fn an_older_ciphertext_under_the_current_revision_does_not_open() {
     let dir = tempfile::tempdir().unwrap();
-    let s = store(dir.path());
+    let s = open_store(dir.path());
     let mut i = recording();
     let id = i.id().to_owned();
     s.write(|tx, keys| db::save_inspection(tx, keys, &i, &[])).unwrap();
-    answer(&s, &mut i, 1);
+    answer_and_save(&s, &mut i, 1);
     let (_, old_body) = raw_row(dir.path(), &id);
-    answer(&s, &mut i, 1);
+    answer_and_save(&s, &mut i, 1);
     let (revision, _) = raw_row(dir.path(), &id);
     drop(s);
     put_back(dir.path(), &id, &(revision, old_body));
-    let s = store(dir.path());
+    let s = open_store(dir.path());
     let err = s.read(|c, k| db::load_inspection(c, k, &id)).unwrap_err();
     assert_eq!(err.explain().code, "crypto.integrity", "{err}");
 }
@@ -121,11 +99,11 @@ fn an_older_ciphertext_under_the_current_revision_does_not_open() {
 #[test]
 fn events_appended_by_others_keep_the_body_current_and_an_earlier_copy_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let s = store(dir.path());
+    let s = open_store(dir.path());
     let mut i = recording();
     let id = i.id().to_owned();
     s.write(|tx, keys| db::save_inspection(tx, keys, &i, &[])).unwrap();
-    answer(&s, &mut i, 1);
+    answer_and_save(&s, &mut i, 1);
     let before_export = raw_row(dir.path(), &id);
     let stream = format!("inspection:{id}");
     s.write(|tx, keys| {
@@ -134,12 +112,12 @@ fn events_appended_by_others_keep_the_body_current_and_an_earlier_copy_refused()
     .unwrap();
     assert_eq!(s.read(|c, k| db::load_inspection(c, k, &id)).unwrap(), i);
     // Saving again afterwards works from the followed body.
-    answer(&s, &mut i, 1);
+    answer_and_save(&s, &mut i, 1);
     assert_eq!(s.read(|c, k| db::load_inspection(c, k, &id)).unwrap().answers().len(), 2);
     drop(s);
 
     put_back(dir.path(), &id, &before_export);
-    let s = store(dir.path());
+    let s = open_store(dir.path());
     let err = s.read(|c, k| db::load_inspection(c, k, &id)).unwrap_err();
     assert_eq!(err.explain().code, "store.inspection_older_than_trail", "{err}");
     // A later event does not launder the stale body: it stays refused.
@@ -155,11 +133,11 @@ fn events_appended_by_others_keep_the_body_current_and_an_earlier_copy_refused()
 #[test]
 fn a_trail_shorter_than_the_body_is_refused_as_a_mismatch() {
     let dir = tempfile::tempdir().unwrap();
-    let s = store(dir.path());
+    let s = open_store(dir.path());
     let mut i = recording();
     let id = i.id().to_owned();
     s.write(|tx, keys| db::save_inspection(tx, keys, &i, &[])).unwrap();
-    answer(&s, &mut i, 2);
+    answer_and_save(&s, &mut i, 2);
     drop(s);
     {
         let conn = rusqlite::Connection::open(dir.path().join("fieldseal.db")).unwrap();
@@ -170,7 +148,7 @@ fn a_trail_shorter_than_the_body_is_refused_as_a_mismatch() {
         ))
         .unwrap();
     }
-    let s = store(dir.path());
+    let s = open_store(dir.path());
     let err = s.read(|c, k| db::load_inspection(c, k, &id)).unwrap_err();
     assert_eq!(err.explain().code, "store.inspection_trail_mismatch", "{err}");
 }

@@ -7,17 +7,12 @@
 mod inspection_support;
 
 use fieldseal_core::{
-    crypto::software_vault::PassphraseVault,
-    model::{Inspection, task_list},
+    model::task_list,
     store::{Store, inspections as db, trail},
     trail::DomainEvent,
 };
 use inspection_support::*;
 use rusqlite::params;
-
-fn store(dir: &std::path::Path) -> Store {
-    Store::open(dir, &PassphraseVault::with_iterations("测试口令", 1)).unwrap()
-}
 
 fn sql(dir: &std::path::Path) -> rusqlite::Connection {
     rusqlite::Connection::open(dir.join("fieldseal.db")).unwrap()
@@ -57,15 +52,6 @@ fn damage_body(dir: &std::path::Path, id: &str) {
         .unwrap();
 }
 
-/// Answers the first unanswered visible item, saving it.
-fn answer_one(s: &Store, i: &mut Inspection) {
-    let item =
-        i.checklist().unwrap().items().find(|it| i.is_visible(&it.id) && i.answer(&it.id).is_none()).cloned();
-    let item = item.expect("an unanswered item");
-    let events = i.set_answer(&item.id, passing(&item.answer), "insp-001", None, t("09:10")).unwrap();
-    s.write(|tx, keys| db::save_inspection(tx, keys, i, &events)).unwrap();
-}
-
 fn export_event(s: &Store, id: &str, n: u32) {
     let stream = format!("inspection:{id}");
     s.write(|tx, keys| {
@@ -77,10 +63,10 @@ fn export_event(s: &Store, id: &str, n: u32) {
 #[test]
 fn the_task_list_from_summaries_equals_the_one_from_whole_bodies() {
     let dir = tempfile::tempdir().unwrap();
-    let s = store(dir.path());
+    let s = open_store(dir.path());
     let mut on_site = recording();
     s.write(|tx, keys| db::save_inspection(tx, keys, &on_site, &[])).unwrap();
-    answer_one(&s, &mut on_site);
+    answer_and_save(&s, &mut on_site, 1);
     for id in ["insp-D1", "insp-D2"] {
         s.write(|tx, keys| {
             db::create_inspection(tx, keys, id, task("ent-thermal", "tpl.thermal-power.permit"), t("08:00"))
@@ -102,7 +88,7 @@ fn the_summary_follows_events_appended_by_others() {
     // An export appends to the inspection's stream without saving it; the body's recorded head
     // moves, and the summary's must move with it or the list would fall back to the body.
     let dir = tempfile::tempdir().unwrap();
-    let s = store(dir.path());
+    let s = open_store(dir.path());
     let i = recording();
     let id = i.id().to_owned();
     s.write(|tx, keys| db::save_inspection(tx, keys, &i, &[])).unwrap();
@@ -118,17 +104,17 @@ fn the_summary_follows_events_appended_by_others() {
 #[test]
 fn a_rolled_back_row_with_its_summary_is_refused_by_the_task_list() {
     let dir = tempfile::tempdir().unwrap();
-    let s = store(dir.path());
+    let s = open_store(dir.path());
     let mut i = recording();
     let id = i.id().to_owned();
     s.write(|tx, keys| db::save_inspection(tx, keys, &i, &[])).unwrap();
-    answer_one(&s, &mut i);
+    answer_and_save(&s, &mut i, 1);
     let one_answer = raw_row(dir.path(), &id);
-    answer_one(&s, &mut i);
+    answer_and_save(&s, &mut i, 1);
     drop(s);
     put_back(dir.path(), &id, &one_answer);
 
-    let s = store(dir.path());
+    let s = open_store(dir.path());
     let rows = s.read(db::list_task_rows).unwrap();
     assert!(rows.items.is_empty(), "an older row listed as current: {:?}", rows.items);
     assert_eq!(rows.unreadable.len(), 1);
@@ -136,7 +122,7 @@ fn a_rolled_back_row_with_its_summary_is_refused_by_the_task_list() {
 
     // The same after an event of another writer: a copy from before it is stale too.
     drop(s);
-    let s = store(dir.path());
+    let s = open_store(dir.path());
     s.write(|tx, keys| {
         db::create_inspection(
             tx,
@@ -152,7 +138,7 @@ fn a_rolled_back_row_with_its_summary_is_refused_by_the_task_list() {
     export_event(&s, "insp-other", 1);
     drop(s);
     put_back(dir.path(), "insp-other", &other);
-    let s = store(dir.path());
+    let s = open_store(dir.path());
     let rows = s.read(db::list_task_rows).unwrap();
     assert!(rows.items.is_empty(), "{:?}", rows.items);
     assert_eq!(rows.unreadable.len(), 2);
@@ -168,7 +154,7 @@ fn a_summary_moved_to_another_row_does_not_open_there() {
     // Copying A's summary into B's row must not show A's task under B: the summary opens only
     // under its own id and revision, and B is then read from its body.
     let dir = tempfile::tempdir().unwrap();
-    let s = store(dir.path());
+    let s = open_store(dir.path());
     let mut a = task("ent-thermal", "tpl.thermal-power.permit");
     a.title = "甲任务".into();
     let mut b = task("ent-thermal", "tpl.thermal-power.permit");
@@ -184,7 +170,7 @@ fn a_summary_moved_to_another_row_does_not_open_there() {
         [],
     )
     .unwrap();
-    let s = store(dir.path());
+    let s = open_store(dir.path());
     let rows = s.read(db::list_task_rows).unwrap();
     let titles: Vec<(&str, &str)> =
         rows.items.iter().map(|r| (r.inspection_id.as_str(), r.title.as_str())).collect();
@@ -194,7 +180,7 @@ fn a_summary_moved_to_another_row_does_not_open_there() {
     let (revision, _, summary) = raw_row(dir.path(), "insp-A");
     drop(s);
     conn.execute("UPDATE inspections SET body_enc = ?2 WHERE id = ?1", params!["insp-A", summary]).unwrap();
-    let s = store(dir.path());
+    let s = open_store(dir.path());
     let err = s.read(|c, k| db::load_inspection(c, k, "insp-A")).unwrap_err();
     assert_eq!(err.explain().code, "crypto.integrity", "{err}");
     assert_eq!(revision, 1);

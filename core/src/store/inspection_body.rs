@@ -151,21 +151,13 @@ pub(super) fn follow_trail(tx: &Transaction<'_>, keys: &Keyring, appended: &Trai
 /// Migration 13: every inspection whose body opens (and is as new as its trail) gets its task
 /// summary. A body that does not open is left without one: the list keeps reporting it as before.
 pub(super) fn seal_summaries(tx: &Transaction<'_>, keys: Option<&Keyring>) -> Result<()> {
-    let rows = {
-        let mut stmt = tx
-            .prepare("SELECT id, revision, body_enc FROM inspections")
-            .map_err(StoreError::sql("read inspections"))?;
-        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?)))
-            .map_err(StoreError::sql("read inspections"))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(StoreError::sql("read inspections"))?
-    };
+    let rows = stored_rows(tx)?;
     if rows.is_empty() {
         return Ok(());
     }
     let keys = keys.ok_or_else(|| StoreError::KeyringMissing { found: "table inspections".into() })?;
     for (id, revision, sealed) in rows {
-        let Ok(inspection) = open(tx, keys, &id, revision.max(0) as u64, &sealed) else { continue };
+        let Ok(inspection) = open(tx, keys, &id, revision, &sealed) else { continue };
         let summary = inspection_summary::seal(keys, &inspection, current_head(tx, &id)?.as_ref())?;
         inspection_summary::store(tx, &id, &summary)?;
     }
@@ -176,15 +168,7 @@ pub(super) fn seal_summaries(tx: &Transaction<'_>, keys: Option<&Keyring>) -> Re
 /// again as format 2 with its revision and its stream's head at upgrade time. Nothing older is
 /// known to compare with, so the upgrade trusts the store as it finds it.
 pub(super) fn upgrade_to_format_2(tx: &Transaction<'_>, keys: Option<&Keyring>) -> Result<()> {
-    let rows = {
-        let mut stmt = tx
-            .prepare("SELECT id, revision, body_enc FROM inspections")
-            .map_err(StoreError::sql("read inspections"))?;
-        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?)))
-            .map_err(StoreError::sql("read inspections"))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(StoreError::sql("read inspections"))?
-    };
+    let rows = stored_rows(tx)?;
     if rows.is_empty() {
         return Ok(());
     }
@@ -194,7 +178,6 @@ pub(super) fn upgrade_to_format_2(tx: &Transaction<'_>, keys: Option<&Keyring>) 
         // unreadable and reported by the lists, and does not stop the store from opening.
         let Ok(json) = keys.column.open(&format!("inspections.body:{id}"), &sealed) else { continue };
         let Ok(inspection) = serde_json::from_slice::<serde_json::Value>(&json) else { continue };
-        let revision = revision.max(0) as u64;
         let body = SealedBody { v: FORMAT, trail_head: current_head(tx, &id)?, inspection };
         tx.execute(
             "UPDATE inspections SET body_enc = ?2 WHERE id = ?1",
@@ -203,4 +186,17 @@ pub(super) fn upgrade_to_format_2(tx: &Transaction<'_>, keys: Option<&Keyring>) 
         .map_err(StoreError::sql("upgrade inspection body"))?;
     }
     Ok(())
+}
+
+/// Every inspection row as a migration reads it: id, revision and sealed body.
+fn stored_rows(tx: &Transaction<'_>) -> Result<Vec<(String, u64, Vec<u8>)>> {
+    let mut stmt = tx
+        .prepare("SELECT id, revision, body_enc FROM inspections")
+        .map_err(StoreError::sql("read inspections"))?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64, r.get(2)?)))
+        .map_err(StoreError::sql("read inspections"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(StoreError::sql("read inspections"))?;
+    Ok(rows)
 }

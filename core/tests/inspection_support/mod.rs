@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use fieldseal_core::{
     checklist::{AnswerType, AnswerValue, ResultCode, Template, parse_template},
+    crypto::software_vault::PassphraseVault,
     model::{CheckIn, GeoPoint, HeaderField, Inspection, RegisterSnapshot, Task, TaskSource},
+    store::{Store, inspections as db},
 };
 
 pub fn examples() -> PathBuf {
@@ -124,4 +126,26 @@ pub fn answer_all_passing(i: &mut Inspection) {
             i.set_evidence_count(&item.id, kind, min).unwrap();
         }
     }
+}
+
+/// A store in `dir` under a test passphrase (one key-derivation round: tests only).
+pub fn open_store(dir: &std::path::Path) -> Store {
+    Store::open(dir, &PassphraseVault::with_iterations("测试口令", 1)).unwrap()
+}
+
+/// Answers the first `n` unanswered visible items with passing answers, saving after each.
+pub fn answer_and_save(s: &Store, i: &mut Inspection, n: usize) {
+    let items: Vec<_> = i.checklist().unwrap().items().cloned().collect();
+    let mut left = n;
+    for item in items {
+        if left == 0 {
+            break;
+        }
+        if i.is_visible(&item.id) && i.answer(&item.id).is_none() {
+            let events = i.set_answer(&item.id, passing(&item.answer), "insp-001", None, t("09:10")).unwrap();
+            s.write(|tx, keys| db::save_inspection(tx, keys, i, &events)).unwrap();
+            left -= 1;
+        }
+    }
+    assert_eq!(left, 0, "the template has enough items to answer");
 }
