@@ -128,6 +128,86 @@ mod tests {
         assert_eq!(again.orphans.quarantined.len(), 2, "and still reports the quarantine");
     }
 
+    /// Makes the vault's blobs directory look last changed long ago (the listing record is written
+    /// only once the directory's last change is settled).
+    fn settle_blobs_dir(store: &Store) {
+        let dir = store.dir().join("vault/blobs");
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        std::fs::File::open(dir).unwrap().set_modified(old).unwrap();
+    }
+
+    fn insert_row(store: &Store, id: &str, blob_id: &str) {
+        let envelope = SignedEnvelope::seal(
+            &serde_json::json!({"type": "evidence_manifest", "v": 1}),
+            &SoftwareSigner::fixed_for_tests(),
+        )
+        .unwrap();
+        store
+            .write(|tx, keys| {
+                rows::insert(
+                    tx,
+                    keys,
+                    &NewEvidence {
+                        id,
+                        inspection_id: "insp-1",
+                        item_id: None,
+                        finding_id: None,
+                        parent_id: None,
+                        kind: EvidenceKind::Photo,
+                        media_type: "image/jpeg",
+                        size: 21,
+                        sha256: "00",
+                        blob_id,
+                        thumbnail_blob_id: None,
+                        envelope: &envelope,
+                    },
+                )
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn the_vault_is_listed_again_only_when_its_directory_or_the_referenced_blobs_changed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let vault = KeyFileVault::open_or_create(tmp.path().join("kek")).unwrap();
+        let store = Store::open(tmp.path().join("data"), &vault).unwrap();
+        blob(&store, "ev_a");
+        blob(&store, "ev_b");
+        insert_row(&store, "a", "ev_a");
+        insert_row(&store, "b", "ev_b");
+        let record = store.dir().join(crate::evidence::sweep::LISTING_RECORD);
+
+        // Just changed: listed, nothing recorded yet. Settled: recorded.
+        assert_eq!(recover(&store).unwrap().orphans.newly_quarantined, 0);
+        assert!(!record.exists(), "a listing recorded while its directory was still changing");
+        settle_blobs_dir(&store);
+        assert_eq!(recover(&store).unwrap().orphans.newly_quarantined, 0);
+        assert!(record.exists());
+
+        // A blob no row names appears (a crash between a blob's commit and its row's): the
+        // directory changed, so it is listed and the orphan quarantined.
+        blob(&store, "ev_orphan");
+        assert_eq!(recover(&store).unwrap().orphans.newly_quarantined, 1);
+        settle_blobs_dir(&store);
+        assert_eq!(recover(&store).unwrap().orphans.newly_quarantined, 0);
+        assert!(record.exists());
+
+        // A row vanishes while the directory stays as it was: the referenced blobs changed, so the
+        // vault is listed again and the blob quarantined, not left unnoticed.
+        store
+            .write(|tx, _| {
+                tx.execute_batch("DROP TRIGGER evidence_no_delete; DELETE FROM evidence WHERE id = 'b';")
+                    .unwrap();
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(recover(&store).unwrap().orphans.newly_quarantined, 1);
+        let mut quarantined = store.vault().quarantined_ids().unwrap();
+        quarantined.sort();
+        assert_eq!(quarantined, vec!["ev_b", "ev_orphan"]);
+        assert_eq!(store.vault().blob_ids().unwrap(), vec!["ev_a"]);
+    }
+
     #[test]
     fn recovery_on_a_fresh_store_finds_nothing() {
         let tmp = tempfile::tempdir().unwrap();

@@ -19,16 +19,27 @@
 //!    newer captures look never committed. Its removal is recorded first, as an
 //!    `evidence.orphan_removed` event on the `device` stream, then the file is deleted.
 //!
+//! Step 1 lists the vault only when something could have changed since the last sweep found it
+//! clean: the blobs directory's last change (a blob added, removed or renamed changes it) and a keyed
+//! fingerprint of the blob ids the database names are recorded in `vault-swept`; while both are the
+//! same, the listing and the ids are too, so there is nothing new to quarantine (issue 8, cold open:
+//! listing 10,000 blobs took most of the open). The quarantine itself is checked every time.
+//!
 //! Blob naming: `ev_<evidence id>` for the original, `ev_<evidence id>_thumb` for its thumbnail.
 
-use std::time::{Duration, SystemTime};
+use std::{
+    fs,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use serde::Serialize;
 use serde_json::json;
 
+use super::EvidenceError;
 use crate::{
     Result,
     outbox::{self, OutboxKind},
+    private_file::{Existing, OwnerOnlyFile},
     store::{Store, evidence as rows, trail},
     trail::DomainEvent,
 };
@@ -45,6 +56,14 @@ pub const CRASH_WINDOW: Duration = Duration::from_secs(60 * 60);
 
 /// The trail kind recording that a never-committed blob was removed.
 pub const ORPHAN_REMOVED: &str = "evidence.orphan_removed";
+
+/// The file in the data directory recording the vault listing the last sweep found clean.
+pub const LISTING_RECORD: &str = "vault-swept";
+
+/// How long ago the blobs directory must have last changed for its time to be recorded: file times
+/// move in clock ticks, so a change within the same tick as the recorded one could leave the time
+/// as it was. A directory changed more recently is listed again at the next open.
+const LISTING_SETTLED: Duration = Duration::from_secs(2);
 
 pub(crate) fn blob_id(evidence_id: &str) -> String {
     format!("{BLOB_PREFIX}{evidence_id}")
@@ -121,12 +140,21 @@ pub struct SweepOutcome {
 /// provably never committed. Call once when the store opens, before any ingest can be running.
 pub fn sweep_orphan_blobs(store: &Store, policy: SweepPolicy) -> Result<SweepOutcome> {
     let referenced = store.read(|conn, _| rows::referenced_blob_ids(conn))?;
+    let fingerprint = store.keys().lookup.hash(
+        "vault.referenced_blobs",
+        &referenced.iter().map(String::as_str).collect::<Vec<_>>().join("\n"),
+    );
+    let record_path = store.dir().join(LISTING_RECORD);
+    let recorded = fs::read_to_string(&record_path).ok();
     let mut outcome = SweepOutcome::default();
-    for id in store.vault().blob_ids()? {
-        if evidence_id_of_blob(&id).is_some() && !referenced.contains(&id) {
-            store.vault().quarantine(&id)?;
-            outcome.newly_quarantined += 1;
+    if recorded.is_none() || recorded != Some(listing_record(store, &fingerprint)?) {
+        for id in store.vault().blob_ids()? {
+            if evidence_id_of_blob(&id).is_some() && !referenced.contains(&id) {
+                store.vault().quarantine(&id)?;
+                outcome.newly_quarantined += 1;
+            }
         }
+        record_listing(store, &fingerprint, policy.now)?;
     }
     for id in store.vault().quarantined_ids()? {
         if referenced.contains(&id) && !store.vault().contains(&id) {
@@ -186,6 +214,38 @@ pub fn sweep_orphan_blobs(store: &Store, policy: SweepPolicy) -> Result<SweepOut
     }
     outcome.quarantined.sort_by_key(|b| (!b.is_alarm(), b.blob_id.clone()));
     Ok(outcome)
+}
+
+/// What [`LISTING_RECORD`] holds for the blobs directory as it is now and `fingerprint`.
+fn listing_record(store: &Store, fingerprint: &str) -> Result<String> {
+    let stamp = store.vault().blobs_listing_stamp()?;
+    let nanos = stamp.modified.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    Ok(format!("v1 {} {} {nanos} {fingerprint}\n", stamp.device, stamp.inode))
+}
+
+/// Records the listing just found clean, when the directory's last change is settled; otherwise
+/// removes any record, so the next open lists it again. The record is a cache: losing it (or
+/// failing to write it) costs one listing, so it is written without fsync and a failure to write
+/// it does not fail recovery.
+fn record_listing(store: &Store, fingerprint: &str, now: SystemTime) -> Result<()> {
+    let path = store.dir().join(LISTING_RECORD);
+    let settled =
+        store.vault().blobs_listing_stamp()?.modified.checked_add(LISTING_SETTLED).is_some_and(|t| t <= now);
+    if !settled {
+        return match fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(EvidenceError::storage(&path, e).into())
+            }
+            _ => Ok(()),
+        };
+    }
+    let record = listing_record(store, fingerprint)?;
+    let written = OwnerOnlyFile::create(&path).and_then(|mut file| {
+        std::io::Write::write_all(&mut file, record.as_bytes())?;
+        file.commit_disposable(Existing::Replace)
+    });
+    drop(written);
+    Ok(())
 }
 
 /// The quarantine as it stands, each blob cross-checked against the trail and the outbox, without

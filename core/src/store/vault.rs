@@ -23,6 +23,14 @@ pub struct Vault {
     quarantine: PathBuf,
 }
 
+/// The blobs directory as of its last change (see [`Vault::blobs_listing_stamp`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListingStamp {
+    pub device: u64,
+    pub inode: u64,
+    pub modified: std::time::SystemTime,
+}
+
 /// A blob being written. Dropping it without [`PendingBlob::commit`] deletes the partial file.
 #[derive(Debug)]
 pub struct PendingBlob {
@@ -90,6 +98,22 @@ impl Vault {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(StoreError::VaultIo { path, source: e }),
         }
+    }
+
+    /// When the committed blobs' directory last changed, with its identity: adding, removing or
+    /// renaming a blob in or out of it changes this. Recovery compares it with the one it recorded
+    /// after its last sweep, to list the directory only when it changed.
+    pub fn blobs_listing_stamp(&self) -> Result<ListingStamp, StoreError> {
+        let meta = fs::metadata(&self.blobs).map_err(StoreError::vault_io(&self.blobs))?;
+        let modified = meta.modified().map_err(StoreError::vault_io(&self.blobs))?;
+        #[cfg(unix)]
+        let (device, inode) = {
+            use std::os::unix::fs::MetadataExt;
+            (meta.dev(), meta.ino())
+        };
+        #[cfg(not(unix))]
+        let (device, inode) = (0, 0);
+        Ok(ListingStamp { device, inode, modified })
     }
 
     /// Ids of all committed blobs, for recovery sweeps that compare them with the database.
