@@ -116,10 +116,13 @@ fn unbase64_standard(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Decodes the base64 digest of an `Upload-Checksum` header (`<algorithm> <base64>`).
+/// Decodes the base64 digest of an `Upload-Checksum` header (`<algorithm> <base64>`); `None` for a
+/// header without a digest, which could never match a chunk and is a malformed request, not a
+/// damaged chunk.
 pub fn parse_checksum(header: &str) -> Option<(String, Vec<u8>)> {
     let (algorithm, value) = header.trim().split_once(' ')?;
-    Some((algorithm.to_ascii_lowercase(), unbase64_standard(value.trim())?))
+    let digest = unbase64_standard(value.trim())?;
+    (!algorithm.is_empty() && !digest.is_empty()).then(|| (algorithm.to_ascii_lowercase(), digest))
 }
 
 /// Encodes an `Upload-Checksum` header value.
@@ -130,6 +133,14 @@ pub fn encode_checksum(algorithm: &str, digest: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_checksum_header_without_a_digest_or_an_algorithm_is_malformed() {
+        assert_eq!(parse_checksum("crc32 AAAAAA=="), Some(("crc32".into(), vec![0, 0, 0, 0])));
+        for header in ["sha256", "sha256 ", "sha256  =", "sha256 \t ", " AAAAAA==", "sha256 ===="] {
+            assert_eq!(parse_checksum(header), None, "{header:?}");
+        }
+    }
 
     #[test]
     fn metadata_round_trips_as_the_spec_writes_it() {
