@@ -308,6 +308,13 @@ fn viewing_copies_match_the_original_and_are_released() {
     let copy = view::open_for_viewing(&env.store, &out.evidence_id).unwrap();
     assert_eq!(fs::read(&copy.path).unwrap(), bytes);
     assert!(copy.path.starts_with(env.data_dir().join("view")));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&env.data_dir().join("view")), 0o700, "plaintext copies sit in an owner-only folder");
+        assert_eq!(mode(&copy.path), 0o600);
+    }
     let thumb = view::thumbnail_for_viewing(&env.store, &out.evidence_id).unwrap().unwrap();
     let img = image::open(&thumb.path).unwrap();
     assert!(img.width() <= 320 && img.height() <= 320);

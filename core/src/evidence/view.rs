@@ -18,7 +18,7 @@ use crate::{
     crypto::{column::hex, stream::StreamDecryptor},
     id::new_id,
     private_file::{Existing, OwnerOnlyFile},
-    store::{Store, evidence as rows, evidence::StoredEvidence},
+    store::{Store, evidence as rows, evidence::StoredEvidence, private_fs::private_dir},
 };
 
 /// The folder under the data directory that holds decrypted copies.
@@ -206,7 +206,8 @@ fn thumbnail_file(
 /// durable fsyncs: a viewing copy is a disposable cache (see [`OwnerOnlyFile::commit_disposable`]).
 fn write_view_copy(store: &Store, path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = view_dir(store);
-    fs::create_dir_all(&dir).map_err(|e| EvidenceError::storage(&dir, e))?;
+    // Viewing copies are plaintext: their folder is owner-only like the rest of the store.
+    private_dir(&dir).map_err(|e| EvidenceError::storage(&dir, e))?;
     let mut out = OwnerOnlyFile::create(path).map_err(|e| EvidenceError::storage(path, e))?;
     std::io::Write::write_all(&mut out, bytes).map_err(|e| EvidenceError::storage(path, e))?;
     out.commit_disposable(Existing::Replace).map_err(|e| EvidenceError::storage(path, e).into())
@@ -258,7 +259,8 @@ fn decrypt_checked(
     expected_sha256: &str,
 ) -> Result<()> {
     let dir = view_dir(store);
-    fs::create_dir_all(&dir).map_err(|e| EvidenceError::storage(&dir, e))?;
+    // Viewing copies are plaintext: their folder is owner-only like the rest of the store.
+    private_dir(&dir).map_err(|e| EvidenceError::storage(&dir, e))?;
     let file = store.vault().open_blob(blob_id)?;
     let mut decryptor = StreamDecryptor::open(&store.keys().stream, file)?;
     let out = OwnerOnlyFile::create(path).map_err(|e| EvidenceError::storage(path, e))?;

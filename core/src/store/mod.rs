@@ -16,7 +16,7 @@ mod keyring;
 mod migrations;
 pub mod notes;
 mod open;
-mod private_fs;
+pub(crate) mod private_fs;
 pub mod record_body;
 mod sealed_metadata;
 pub mod trail;
