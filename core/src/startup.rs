@@ -77,33 +77,7 @@ mod tests {
         blob(&store, "ev_orphan");
         blob(&store, "ev_orphan_thumb");
         blob(&store, "record_page_1");
-        let envelope = SignedEnvelope::seal(
-            &serde_json::json!({"type": "evidence_manifest", "v": 1}),
-            &SoftwareSigner::fixed_for_tests(),
-        )
-        .unwrap();
-        store
-            .write(|tx, keys| {
-                rows::insert(
-                    tx,
-                    keys,
-                    &NewEvidence {
-                        id: "kept",
-                        inspection_id: "insp-1",
-                        item_id: None,
-                        finding_id: None,
-                        parent_id: None,
-                        kind: EvidenceKind::Photo,
-                        media_type: "image/jpeg",
-                        size: 21,
-                        sha256: "00",
-                        blob_id: "ev_kept",
-                        thumbnail_blob_id: Some("ev_kept_thumb"),
-                        envelope: &envelope,
-                    },
-                )
-            })
-            .unwrap();
+        insert_row(&store, "kept", "ev_kept", Some("ev_kept_thumb"));
         let views = store.dir().join(view::VIEW_DIR);
         std::fs::create_dir_all(&views).unwrap();
         std::fs::write(views.join("a.jpg"), b"plaintext photo").unwrap();
@@ -136,7 +110,7 @@ mod tests {
         std::fs::File::open(dir).unwrap().set_modified(old).unwrap();
     }
 
-    fn insert_row(store: &Store, id: &str, blob_id: &str) {
+    fn insert_row(store: &Store, id: &str, blob_id: &str, thumbnail_blob_id: Option<&str>) {
         let envelope = SignedEnvelope::seal(
             &serde_json::json!({"type": "evidence_manifest", "v": 1}),
             &SoftwareSigner::fixed_for_tests(),
@@ -158,7 +132,7 @@ mod tests {
                         size: 21,
                         sha256: "00",
                         blob_id,
-                        thumbnail_blob_id: None,
+                        thumbnail_blob_id,
                         envelope: &envelope,
                     },
                 )
@@ -173,8 +147,8 @@ mod tests {
         let store = Store::open(tmp.path().join("data"), &vault).unwrap();
         blob(&store, "ev_a");
         blob(&store, "ev_b");
-        insert_row(&store, "a", "ev_a");
-        insert_row(&store, "b", "ev_b");
+        insert_row(&store, "a", "ev_a", None);
+        insert_row(&store, "b", "ev_b", None);
         let record = store.dir().join(crate::evidence::sweep::LISTING_RECORD);
 
         // Just changed: listed, nothing recorded yet. Settled: recorded.
