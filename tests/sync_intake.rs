@@ -182,13 +182,19 @@ async fn over_tls_the_pinned_province_ca_is_trusted_and_another_is_refused() {
 // ---------------------------------------------------------------------------------------------
 // The clock: intake's clock is three hours ahead of this device's.
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_device_clock_hours_off_is_learnt_from_intake_and_flagged_on_later_captures() {
+/// An intake holding the example register whose clock runs three hours ahead of this device's.
+async fn intake_three_hours_ahead() -> TestIntake {
     let ahead = fieldseal_intake::clock::OffsetClock::default();
     ahead.advance(chrono::Duration::hours(3));
     let data = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let intake = TestIntake::start_on(data, None, Some(std::sync::Arc::new(ahead))).await;
     intake.intake.import_register(&example("register.json")).await.unwrap();
+    intake
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_clock_hours_off_is_learnt_from_intake_and_flagged_on_later_captures() {
+    let intake = intake_three_hours_ahead().await;
     let terminal = Terminal::new();
     let before = terminal.seal_photos(1, 320);
     let client = terminal.client(&intake.base(), &Trust::LoopbackPlain, 64 << 10);
@@ -212,11 +218,7 @@ async fn a_device_clock_hours_off_is_learnt_from_intake_and_flagged_on_later_cap
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_clock_hours_off_is_learnt_from_intakes_date_header_at_enrolment() {
-    let ahead = fieldseal_intake::clock::OffsetClock::default();
-    ahead.advance(chrono::Duration::hours(3));
-    let data = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let intake = TestIntake::start_on(data, None, Some(std::sync::Arc::new(ahead))).await;
-    intake.intake.import_register(&example("register.json")).await.unwrap();
+    let intake = intake_three_hours_ahead().await;
     let terminal = Terminal::new();
     let client = terminal.client(&intake.base(), &Trust::LoopbackPlain, 64 << 10);
     // Enrolment is a challenge and the enrolment itself: neither answer has a `server_time`, only
